@@ -1,0 +1,61 @@
+/**
+ * One error type for the whole product. Every failure a user can cause or see carries a
+ * stable `code`; `src/http/error-mapping.ts` maps codes to HTTP statuses and the CLI maps
+ * them to exit codes. Messages name the place (file, line, field) and the reason.
+ */
+export const errorCodes = {
+  // bad input (HTTP 400, CLI exit 2)
+  validation_failed: 'bad_input',
+  invalid_json: 'bad_input',
+  unknown_category: 'bad_input',
+  invalid_period: 'bad_input',
+  import_rejected: 'bad_input',
+  unsupported_import_kind: 'bad_input',
+  // missing things (HTTP 404, CLI exit 2)
+  workspace_not_found: 'not_found',
+  parent_workspace_not_found: 'not_found',
+  control_not_found: 'not_found',
+  system_not_found: 'not_found',
+  evidence_not_found: 'not_found',
+  blob_not_found: 'not_found',
+  route_not_found: 'not_found',
+  catalog_version_not_found: 'not_found',
+  // conflicts (HTTP 409, CLI exit 2)
+  workspace_exists: 'conflict',
+  parent_not_msp: 'conflict',
+  legal_hold_active: 'conflict',
+  retention_not_elapsed: 'conflict',
+  already_redacted: 'conflict',
+  // auth (HTTP 401/403, CLI exit 1)
+  unauthenticated: 'unauthenticated',
+  forbidden: 'forbidden',
+  bad_signature: 'unauthenticated',
+  // integrity (HTTP 409/500 depending on context, CLI exit 1)
+  ledger_verification_failed: 'integrity',
+  data_directory_locked: 'unavailable',
+  // everything unexpected (HTTP 500, CLI exit 1); message never leaks internals over HTTP
+  internal: 'internal',
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+export type ErrorKind = (typeof errorCodes)[ErrorCode];
+
+export class AssayError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'AssayError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get kind(): ErrorKind {
+    return errorCodes[this.code];
+  }
+}
+
+export function isAssayError(value: unknown): value is AssayError {
+  return value instanceof AssayError;
+}

@@ -1,0 +1,16 @@
+import { PGlite } from '@electric-sql/pglite';
+const t0 = Date.now();
+const db = await PGlite.create('/tmp/pgl-test-' + Date.now());
+console.log('init ms', Date.now() - t0);
+await db.exec(`create role assay_app nologin; create table w(id int, ws uuid); alter table w enable row level security;
+create policy p on w using (ws = nullif(current_setting('assay.workspace_id', true),'')::uuid);
+grant select, insert on w to assay_app;
+insert into w values (1, '00000000-0000-0000-0000-000000000001'), (2, '00000000-0000-0000-0000-000000000002');`);
+await db.exec(`set role assay_app; select set_config('assay.workspace_id','00000000-0000-0000-0000-000000000001', false)`);
+console.log((await db.query('select * from w')).rows, (await db.query('select current_user')).rows);
+const t1 = Date.now();
+const dump = await db.dumpDataDir('none');
+console.log('dump ms', Date.now()-t1, dump.size);
+const t2 = Date.now();
+const db2 = await PGlite.create({ loadDataDir: dump });
+console.log('load ms', Date.now()-t2, (await db2.query('select count(*) from w')).rows);
