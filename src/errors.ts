@@ -11,6 +11,9 @@ export const errorCodes = {
   invalid_period: 'bad_input',
   import_rejected: 'bad_input',
   unsupported_import_kind: 'bad_input',
+  blob_hash_mismatch: 'bad_input',
+  payload_too_large: 'too_large',
+  unsupported_media_type: 'unsupported_media_type',
   // missing things (HTTP 404, CLI exit 2)
   workspace_not_found: 'not_found',
   parent_workspace_not_found: 'not_found',
@@ -20,6 +23,7 @@ export const errorCodes = {
   blob_not_found: 'not_found',
   route_not_found: 'not_found',
   catalog_version_not_found: 'not_found',
+  framework_not_found: 'not_found',
   // conflicts (HTTP 409, CLI exit 2)
   workspace_exists: 'conflict',
   parent_not_msp: 'conflict',

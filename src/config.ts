@@ -1,0 +1,147 @@
+/**
+ * Configuration is parsed and validated once, at startup, from the environment and command-line
+ * overrides. Nothing else in the code base reads `process.env`. A bad value stops the process
+ * with a message naming the setting.
+ */
+import { resolve } from 'node:path';
+import { AssayError } from './errors.ts';
+
+export const processRoles = ['api', 'worker', 'scheduler'] as const;
+export type ProcessRole = (typeof processRoles)[number];
+
+export interface Config {
+  /** Embedded database and blob directory (PGlite). */
+  dataDir: string;
+  /** When set, a PostgreSQL server is used instead of the embedded database. */
+  databaseUrl: string | undefined;
+  /** Where evidence blobs live. Defaults to `<dataDir>/blobs`. */
+  blobDir: string;
+  host: string;
+  port: number;
+  roles: ProcessRole[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Seconds between automatic ledger checkpoints. */
+  checkpointIntervalSeconds: number;
+  /** Hours after a termination by which every account must be disabled. */
+  deprovisioningSlaHours: number;
+  /** Key (32 bytes, base64 or hex) that encrypts secrets at rest; generated into the data dir if absent. */
+  secretKey: string | undefined;
+  /** PostgreSQL server that the test suite uses in addition to PGlite (tests only). */
+  testDatabaseUrl: string | undefined;
+}
+
+export interface ConfigOverrides {
+  dataDir?: string | undefined;
+  databaseUrl?: string | undefined;
+  blobDir?: string | undefined;
+  host?: string | undefined;
+  port?: string | number | undefined;
+  roles?: string | undefined;
+  logLevel?: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+function bad(setting: string, value: unknown, reason: string): never {
+  throw new AssayError('validation_failed', `configuration ${setting}=${JSON.stringify(value)}: ${reason}`, {
+    field: setting,
+  });
+}
+
+function parseInteger(setting: string, raw: string | number, min: number, max: number): number {
+  const value = typeof raw === 'number' ? raw : Number(raw.trim());
+  if (!Number.isInteger(value) || value < min || value > max) {
+    bad(setting, raw, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function parseRoles(setting: string, raw: string): ProcessRole[] {
+  const roles = raw
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0);
+  if (roles.length === 0) bad(setting, raw, `must list at least one of ${processRoles.join(', ')}`);
+  for (const role of roles) {
+    if (!(processRoles as readonly string[]).includes(role)) {
+      bad(setting, raw, `unknown role "${role}" (expected ${processRoles.join(', ')})`);
+    }
+  }
+  return [...new Set(roles)] as ProcessRole[];
+}
+
+function parseDatabaseUrl(setting: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    bad(setting, '<redacted>', 'is not a URL (expected postgres://user:password@host:port/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    bad(setting, `${url.protocol}//…`, 'must use the postgres:// or postgresql:// scheme');
+  }
+  return raw;
+}
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.env): Config {
+  const dataDir = resolve(overrides.dataDir ?? env.ASSAY_DATA_DIR ?? './.assay');
+  const rawUrl = overrides.databaseUrl ?? env.DATABASE_URL;
+  const databaseUrl =
+    rawUrl !== undefined && rawUrl !== ''
+      ? parseDatabaseUrl(overrides.databaseUrl !== undefined ? '--database-url' : 'DATABASE_URL', rawUrl)
+      : undefined;
+  const rawLogLevel = overrides.logLevel ?? env.ASSAY_LOG_LEVEL ?? 'info';
+  if (!(logLevels as readonly string[]).includes(rawLogLevel)) {
+    bad('ASSAY_LOG_LEVEL', rawLogLevel, `must be one of ${logLevels.join(', ')}`);
+  }
+  const rawTestUrl = env.ASSAY_TEST_DATABASE_URL;
+  const secretKey = env.ASSAY_SECRET_KEY;
+  if (secretKey !== undefined && secretKey !== '' && !isKeyMaterial(secretKey)) {
+    bad('ASSAY_SECRET_KEY', '<redacted>', 'must be 32 bytes as 64 hex characters or base64');
+  }
+  return {
+    dataDir,
+    databaseUrl,
+    blobDir: resolve(overrides.blobDir ?? env.ASSAY_BLOB_DIR ?? resolve(dataDir, 'blobs')),
+    host: overrides.host ?? env.HOST ?? '127.0.0.1',
+    port: parseInteger(
+      overrides.port !== undefined ? '--port' : 'PORT',
+      overrides.port ?? env.PORT ?? '8080',
+      0,
+      65535,
+    ),
+    roles: parseRoles(
+      overrides.roles !== undefined ? '--roles' : 'ASSAY_ROLES',
+      overrides.roles ?? env.ASSAY_ROLES ?? 'api,worker,scheduler',
+    ),
+    logLevel: rawLogLevel as Config['logLevel'],
+    checkpointIntervalSeconds: parseInteger(
+      'ASSAY_CHECKPOINT_INTERVAL_SECONDS',
+      env.ASSAY_CHECKPOINT_INTERVAL_SECONDS ?? '300',
+      1,
+      86_400,
+    ),
+    deprovisioningSlaHours: parseInteger(
+      'ASSAY_DEPROVISIONING_SLA_HOURS',
+      env.ASSAY_DEPROVISIONING_SLA_HOURS ?? '24',
+      1,
+      24 * 90,
+    ),
+    secretKey: secretKey === '' ? undefined : secretKey,
+    testDatabaseUrl:
+      rawTestUrl !== undefined && rawTestUrl !== ''
+        ? parseDatabaseUrl('ASSAY_TEST_DATABASE_URL', rawTestUrl)
+        : undefined,
+  };
+}
+
+function isKeyMaterial(value: string): boolean {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return true;
+  try {
+    return Buffer.from(value, 'base64').length === 32;
+  } catch {
+    return false;
+  }
+}

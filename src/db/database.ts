@@ -1,0 +1,214 @@
+/**
+ * One database handle for the whole process, whichever engine is behind it: the embedded PGlite
+ * (default, a data directory on disk) or a PostgreSQL server (`DATABASE_URL`). Both speak the
+ * same SQL and run the same migrations.
+ *
+ * Tenant isolation is enforced twice: repositories filter by workspace, and every workspace
+ * transaction runs as the restricted `assay_app` role with `assay.workspace_id` set, so
+ * PostgreSQL row-level security hides every other workspace's rows whatever a query asks for.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { AssayError } from '../errors.ts';
+import { PGlitePool } from './pglite-pool.ts';
+import type { DB } from './schema.ts';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+export type Trx = Transaction<DB>;
+
+/** A connection for scripts (migrations): runs multi-statement SQL and parameterised queries. */
+export interface RawConnection {
+  exec(script: string): Promise<void>;
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+}
+
+export interface Database {
+  readonly kind: DatabaseKind;
+  /** Platform-level access (workspace registry, job claims across workspaces). */
+  readonly db: Kysely<DB>;
+  /** Runs `fn` in one transaction scoped to a workspace under row-level security. */
+  inWorkspace<T>(workspaceId: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one transaction with platform privileges. */
+  inSystem<T>(fn: (trx: Trx) => Promise<T>): Promise<T>;
+  /** Holds one raw connection for the duration of `fn` (migrations, advisory locks). */
+  withRawConnection<T>(fn: (conn: RawConnection) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export const appRole = 'assay_app';
+
+// int8 counts and ids fit in a JS number; keep both engines returning the same shapes.
+const int8 = 20;
+pg.types.setTypeParser(int8, (v) => Number.parseInt(v, 10));
+
+function wrap(kind: DatabaseKind, db: Kysely<DB>, raw: RawConnectionProvider, onClose: () => Promise<void>) {
+  const database: Database = {
+    kind,
+    db,
+    inWorkspace(workspaceId, fn) {
+      return db.transaction().execute(async (trx) => {
+        await sql`select set_config('role', ${appRole}, true), set_config('assay.workspace_id', ${workspaceId}, true)`.execute(
+          trx,
+        );
+        return fn(trx);
+      });
+    },
+    inSystem(fn) {
+      return db.transaction().execute(fn);
+    },
+    withRawConnection: raw,
+    async close() {
+      await db.destroy();
+      await onClose();
+    },
+  };
+  return database;
+}
+
+type RawConnectionProvider = <T>(fn: (conn: RawConnection) => Promise<T>) => Promise<T>;
+
+export interface OpenOptions {
+  /** An already created PGlite (tests use in-memory instances). */
+  pglite?: PGlite;
+}
+
+export async function openDatabase(
+  config: { dataDir: string; databaseUrl: string | undefined },
+  options: OpenOptions = {},
+): Promise<Database> {
+  if (config.databaseUrl !== undefined && options.pglite === undefined) {
+    return openPostgres(config.databaseUrl);
+  }
+  return openPGlite(config.dataDir, options.pglite);
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  pool.on('error', () => {
+    // An idle client lost its connection; the pool replaces it on next use.
+  });
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new AssayError(
+      'internal',
+      `cannot connect to the PostgreSQL server in DATABASE_URL: ${(error as Error).message}`,
+    );
+  }
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const raw: RawConnectionProvider = async (fn) => {
+    const client = await pool.connect();
+    try {
+      return await fn({
+        async exec(script) {
+          await client.query(script);
+        },
+        async query(text, params = []) {
+          return (await client.query(text, params)).rows;
+        },
+      });
+    } finally {
+      client.release();
+    }
+  };
+  return wrap('postgres', db, raw, async () => {
+    await pool.end();
+  });
+}
+
+async function openPGlite(dataDir: string, given: PGlite | undefined): Promise<Database> {
+  let unlock = async () => {};
+  let pglite = given;
+  if (pglite === undefined) {
+    mkdirSync(dataDir, { recursive: true });
+    unlock = lockDataDirectory(dataDir);
+    try {
+      pglite = await PGlite.create(join(dataDir, 'pgdata'), {
+        parsers: { [int8]: (v: string) => Number.parseInt(v, 10) },
+      });
+    } catch (error) {
+      await unlock();
+      throw error;
+    }
+  }
+  const instance = pglite;
+  const pool = new PGlitePool(instance);
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const raw: RawConnectionProvider = async (fn) => {
+    const release = await pool.mutex.acquire();
+    try {
+      return await fn({
+        async exec(script) {
+          await instance.exec(script);
+        },
+        async query(text, params = []) {
+          return (await instance.query(text, params)).rows as never[];
+        },
+      });
+    } finally {
+      release();
+    }
+  };
+  return wrap('pglite', db, raw, async () => {
+    if (given === undefined) await instance.close();
+    await unlock();
+  });
+}
+
+/**
+ * PGlite is a single-process database: two processes writing one data directory would corrupt
+ * it. The first process takes a lock file; a second one gets a clear error instead.
+ */
+const heldLocks = new Set<string>();
+
+function lockDataDirectory(dataDir: string): () => Promise<void> {
+  const path = join(dataDir, 'assay.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      if (heldLocks.has(path)) throw Object.assign(new Error('held'), { code: 'EEXIST' });
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      heldLocks.add(path);
+      return async () => {
+        heldLocks.delete(path);
+        rmSync(path, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let holder = Number.NaN;
+      try {
+        holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      } catch {
+        // the file vanished between the two calls: try again
+      }
+      // Our own pid counts only if this process really holds the lock (pids are reused after restarts).
+      const heldHere = heldLocks.has(path);
+      if (heldHere || (Number.isInteger(holder) && holder !== process.pid && isAlive(holder))) {
+        throw new AssayError(
+          'data_directory_locked',
+          `the data directory ${dataDir} is in use by process ${heldHere ? process.pid : holder} (an "assay serve", perhaps). ` +
+            'Stop that process, or run both against a PostgreSQL server with --database-url.',
+          { dataDir, pid: heldHere ? process.pid : holder },
+        );
+      }
+      // The holder died without cleaning up: take the lock over.
+      rmSync(path, { force: true });
+    }
+  }
+  throw new AssayError('data_directory_locked', `cannot lock the data directory ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * The database's shape for Kysely: each domain declares its tables in `<domain>.tables.ts` and
+ * this file joins them into one interface.
+ */
+import type { AuditTables } from '../domains/audit/audit.tables.ts';
+import type { ControlTables } from '../domains/controls/controls.tables.ts';
+import type { ScopeTables } from '../domains/scope/scope.tables.ts';
+import type { WorkspaceTables } from '../domains/workspaces/workspaces.tables.ts';
+
+export interface DB extends WorkspaceTables, ScopeTables, ControlTables, AuditTables {}

@@ -1,0 +1,17 @@
+import type { ColumnType, Generated } from 'kysely';
+
+export interface AuditTrailTable {
+  id: Generated<number>;
+  workspace_id: string;
+  at: ColumnType<Date, Date | undefined, never>;
+  actor_type: string;
+  actor_id: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  details: ColumnType<Record<string, unknown>, string, never>;
+}
+
+export interface AuditTables {
+  audit_trail: AuditTrailTable;
+}

@@ -1,0 +1,143 @@
+/**
+ * The HTTP API as a Fastify application. Request and response schemas (TypeBox, i.e. JSON Schema)
+ * validate input and also produce the OpenAPI document at `GET /openapi.json`.
+ */
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import { AssayError, isAssayError } from '../errors.ts';
+import { httpStatusByKind } from './error-mapping.ts';
+import { registerRoutes } from './routes.ts';
+
+export interface AppContext {
+  config: Config;
+  database: Database;
+}
+
+export type App = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  import('fastify').FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export const ErrorBody = Type.Object(
+  {
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { $id: 'Error' },
+);
+
+export async function buildApp(context: AppContext, options: { logger?: boolean } = {}): Promise<App> {
+  const app = Fastify({
+    logger: options.logger ? { level: context.config.logLevel } : false,
+    bodyLimit: 10 * 1024 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are validated strictly (no type coercion: "security" is not ["security"]); path and
+  // query strings are text by nature, so they are coerced to the schema's types.
+  const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, strict: false });
+  const lenient = new Ajv({
+    coerceTypes: 'array',
+    removeAdditional: false,
+    useDefaults: true,
+    strict: false,
+  });
+  addFormats.default(strict);
+  addFormats.default(lenient);
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? strict : lenient).compile(schema),
+  );
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isAssayError(error)) {
+      const status = httpStatusByKind[error.kind];
+      if (status >= 500) {
+        request.log.error({ err: error }, 'request failed');
+        return reply.status(status).send({ code: error.code, message: 'internal error' });
+      }
+      return reply.status(status).send({ code: error.code, message: error.message, details: error.details });
+    }
+    if (error.validation) {
+      const first = error.validation[0];
+      const where = `${error.validationContext ?? 'request'}${first?.instancePath ?? ''}`;
+      return reply.status(400).send({
+        code: 'validation_failed',
+        message: `${where}: ${first?.message ?? 'is invalid'}`,
+        details: { field: where },
+      });
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
+      return reply
+        .status(400)
+        .send({ code: 'invalid_json', message: `request body is not valid JSON: ${error.message}` });
+    }
+    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      return reply
+        .status(400)
+        .send({ code: 'invalid_json', message: 'request body is empty; expected JSON' });
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.status(413).send({ code: 'payload_too_large', message: 'request body is too large' });
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.status(415).send({
+        code: 'unsupported_media_type',
+        message: `unsupported content type ${request.headers['content-type']}`,
+      });
+    }
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.status(error.statusCode).send({ code: 'bad_request', message: error.message });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.status(500).send({ code: 'internal', message: 'internal error' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const error = new AssayError(
+      'route_not_found',
+      `no route ${request.method} ${request.url.split('?')[0]}`,
+    );
+    return reply.status(404).send({ code: error.code, message: error.message });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Assay API',
+        version: '0.1.0',
+        description: 'Continuous SOC 2 compliance: workspaces, scope, controls, evidence, checks and audits.',
+      },
+    },
+  });
+  app.addSchema(ErrorBody);
+
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['platform'],
+        summary: 'Liveness and database reachability',
+        response: { 200: Type.Object({ status: Type.Literal('ok'), database: Type.String() }) },
+      },
+    },
+    async () => {
+      await context.database.db.selectFrom('workspaces').select('id').limit(1).execute();
+      return { status: 'ok' as const, database: context.database.kind };
+    },
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (api) => registerRoutes(api as unknown as App, context), { prefix: '/api/v1' });
+  return app;
+}
