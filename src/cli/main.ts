@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerControlCommands } from './commands/controls.command.ts';
+import { registerImportCommand } from './commands/import.command.ts';
 import { registerScopeCommands } from './commands/scope.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
 import { registerTenantCommands } from './commands/tenant.command.ts';
@@ -24,6 +25,7 @@ export function buildProgram(io: CommandIO): Command {
   registerTenantCommands(program, io);
   registerScopeCommands(program, io);
   registerControlCommands(program, io);
+  registerImportCommand(program, io);
   for (const command of program.commands) applyToTree(command);
   return program;
 }

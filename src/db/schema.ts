@@ -4,7 +4,15 @@
  */
 import type { AuditTables } from '../domains/audit/audit.tables.ts';
 import type { ControlTables } from '../domains/controls/controls.tables.ts';
+import type { IdentityTables } from '../domains/identity/identity.tables.ts';
+import type { IngestTables } from '../domains/ingest/ingest.tables.ts';
 import type { ScopeTables } from '../domains/scope/scope.tables.ts';
 import type { WorkspaceTables } from '../domains/workspaces/workspaces.tables.ts';
 
-export interface DB extends WorkspaceTables, ScopeTables, ControlTables, AuditTables {}
+export interface DB
+  extends WorkspaceTables,
+    ScopeTables,
+    ControlTables,
+    AuditTables,
+    IngestTables,
+    IdentityTables {}

@@ -1,11 +1,20 @@
 import { catalogRoutes } from '../domains/catalog/catalog.routes.ts';
 import { controlRoutes } from '../domains/controls/controls.routes.ts';
+import { identityRoutes } from '../domains/identity/identity.routes.ts';
+import { ingestRoutes } from '../domains/ingest/ingest.routes.ts';
 import { scopeRoutes } from '../domains/scope/scope.routes.ts';
 import { workspaceRoutes } from '../domains/workspaces/workspaces.routes.ts';
 import type { App, AppContext } from './app.ts';
 
 /** Every API route module, in one list (the authorisation matrix test walks this table). */
-export const routeModules = [workspaceRoutes, catalogRoutes, scopeRoutes, controlRoutes];
+export const routeModules = [
+  workspaceRoutes,
+  catalogRoutes,
+  scopeRoutes,
+  controlRoutes,
+  ingestRoutes,
+  identityRoutes,
+];
 
 export async function registerRoutes(app: App, context: AppContext): Promise<void> {
   for (const register of routeModules) await register(app, context);

@@ -1,0 +1,128 @@
+import type { Trx } from '../../db/database.ts';
+import type { NormalizedEvent } from '../events/event.model.ts';
+
+export interface EventRow {
+  event: NormalizedEvent;
+  actorIdentityId: string | null;
+  targetIdentityId: string | null;
+}
+
+/** Inserts events; replays (same source and source key) are skipped. Returns the new rows' ids. */
+export async function insertEvents(trx: Trx, workspaceId: string, batchId: string | null, rows: EventRow[]) {
+  if (rows.length === 0) return [];
+  return trx
+    .insertInto('events')
+    .values(
+      rows.map(({ event, actorIdentityId, targetIdentityId }) => {
+        const { raw, ...data } = event;
+        return {
+          workspace_id: workspaceId,
+          source: event.source,
+          source_key: event.sourceKey,
+          system: event.system,
+          time: event.time,
+          class_uid: event.classUid,
+          activity_id: event.activityId,
+          type_uid: event.typeUid,
+          action: event.action,
+          outcome: event.outcome,
+          actor_identity_id: actorIdentityId,
+          target_identity_id: targetIdentityId,
+          person_id: null,
+          repository: event.repository ?? null,
+          data: JSON.stringify(data),
+          raw: raw === undefined ? null : JSON.stringify(raw),
+          batch_id: batchId,
+        };
+      }),
+    )
+    .onConflict((oc) => oc.columns(['workspace_id', 'source', 'source_key']).doNothing())
+    .returning(['id', 'source', 'source_key'])
+    .execute();
+}
+
+export async function findEventIds(trx: Trx, workspaceId: string, source: string, sourceKeys: string[]) {
+  if (sourceKeys.length === 0) return [];
+  return trx
+    .selectFrom('events')
+    .select(['id', 'source_key'])
+    .where('workspace_id', '=', workspaceId)
+    .where('source', '=', source)
+    .where('source_key', 'in', sourceKeys)
+    .execute();
+}
+
+export async function insertImportBatch(
+  trx: Trx,
+  values: { workspaceId: string; kind: string; fileName: string; actorType: string; actorId: string },
+) {
+  return trx
+    .insertInto('import_batches')
+    .values({
+      workspace_id: values.workspaceId,
+      kind: values.kind,
+      file_name: values.fileName,
+      status: 'running',
+      actor_type: values.actorType,
+      actor_id: values.actorId,
+      error: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+}
+
+export interface BatchCounts {
+  recordsRead: number;
+  eventsStored: number;
+  duplicates: number;
+  people: number;
+  identities: number;
+  entitlementChanges: number;
+  rejected: number;
+}
+
+export async function finishImportBatch(
+  trx: Trx,
+  workspaceId: string,
+  batchId: string,
+  status: 'committed' | 'rejected',
+  counts: BatchCounts,
+  error: string | null,
+) {
+  await trx
+    .updateTable('import_batches')
+    .set({
+      status,
+      records_read: counts.recordsRead,
+      events_stored: counts.eventsStored,
+      duplicates: counts.duplicates,
+      people: counts.people,
+      identities: counts.identities,
+      entitlement_changes: counts.entitlementChanges,
+      rejected: counts.rejected,
+      error,
+      finished_at: new Date(),
+    })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', batchId)
+    .execute();
+}
+
+export async function listImportBatches(trx: Trx, workspaceId: string, limit: number) {
+  return trx
+    .selectFrom('import_batches')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .orderBy('started_at', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+export async function countEvents(trx: Trx, workspaceId: string) {
+  const row = await trx
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
