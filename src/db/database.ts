@@ -45,6 +45,7 @@ const int8 = 20;
 pg.types.setTypeParser(int8, (v) => Number.parseInt(v, 10));
 
 function wrap(kind: DatabaseKind, db: Kysely<DB>, raw: RawConnectionProvider, onClose: () => Promise<void>) {
+  let closing: Promise<void> | undefined;
   const database: Database = {
     kind,
     db,
@@ -60,9 +61,12 @@ function wrap(kind: DatabaseKind, db: Kysely<DB>, raw: RawConnectionProvider, on
       return db.transaction().execute(fn);
     },
     withRawConnection: raw,
-    async close() {
-      await db.destroy();
-      await onClose();
+    close() {
+      closing ??= (async () => {
+        await db.destroy();
+        await onClose();
+      })();
+      return closing;
     },
   };
   return database;
@@ -116,9 +120,8 @@ async function openPostgres(url: string): Promise<Database> {
       client.release();
     }
   };
-  return wrap('postgres', db, raw, async () => {
-    await pool.end();
-  });
+  // Kysely's destroy() ends the pool.
+  return wrap('postgres', db, raw, async () => {});
 }
 
 async function openPGlite(dataDir: string, given: PGlite | undefined): Promise<Database> {
