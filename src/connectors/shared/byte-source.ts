@@ -13,8 +13,11 @@ function toBytes(chunk: Uint8Array | string): Uint8Array {
   return typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
 }
 
+/** Marks errors raised while reading bytes, so importers can report them as a last rejection. */
+export const READ_FAILURE = 'read';
+
 function readFailure(ctx: ImportContext, reason: string, byteOffset?: number): AssayError {
-  const details: Record<string, unknown> = { file: ctx.file, reason };
+  const details: Record<string, unknown> = { file: ctx.file, reason, stage: READ_FAILURE };
   if (byteOffset !== undefined) details.byteOffset = byteOffset;
   return new AssayError('import_rejected', `${ctx.file}: ${reason}`, details);
 }

@@ -11,7 +11,8 @@ import type {
   NormalizedEvent,
   RecordPosition,
 } from '../../domains/events/event.model.ts';
-import { inputBytes } from './byte-source.ts';
+import { isAssayError } from '../../errors.ts';
+import { inputBytes, READ_FAILURE } from './byte-source.ts';
 import { readCsvRows } from './csv-rows.ts';
 import { FieldError, ImportContext, type ImportInput, type ParseOptions, safely } from './import-context.ts';
 import { type JsonItem, readJsonRecords } from './json-records.ts';
@@ -37,16 +38,20 @@ export function jsonImporter(spec: JsonImporterSpec): ImportParser {
         envelopes: spec.envelopes ?? [],
         maxRecordBytes: ctx.maxRecordBytes,
       });
-      for await (const item of items) {
-        const position = ctx.position(item.line, item.byteOffset);
-        if (!item.ok) {
-          const reason = item.fatal
-            ? `${item.error}; ${UNREADABLE_REST}`
-            : (item.error ?? 'unreadable record');
-          yield ctx.reject(position, reason);
-          continue;
+      try {
+        for await (const item of items) {
+          const position = ctx.position(item.line, item.byteOffset);
+          if (!item.ok) {
+            const reason = item.fatal
+              ? `${item.error}; ${UNREADABLE_REST}`
+              : (item.error ?? 'unreadable record');
+            yield ctx.reject(position, reason);
+            continue;
+          }
+          yield* ctx.guard(position, () => spec.normalize(item as JsonItem & { ok: true }, position, ctx));
         }
-        yield* ctx.guard(position, () => spec.normalize(item as JsonItem & { ok: true }, position, ctx));
+      } catch (error) {
+        yield readRejection(ctx, error);
       }
     }
     return safely(ctx, run());
@@ -71,6 +76,13 @@ export function csvImporter(spec: CsvImporterSpec): ImportParser {
   return (input, options = {}) => {
     const ctx = new ImportContext(spec.kind, options);
     async function* run(): AsyncGenerator<ImportRecord> {
+      try {
+        yield* rows();
+      } catch (error) {
+        yield readRejection(ctx, error);
+      }
+    }
+    async function* rows(): AsyncGenerator<ImportRecord> {
       let rowNormalizer: ((fields: string[], position: RecordPosition) => ImportRecord[]) | undefined;
       for await (const row of readCsvRows(inputBytes(ctx, input), { maxRecordBytes: ctx.maxRecordBytes })) {
         if (!row.ok) {
@@ -95,6 +107,18 @@ export function csvImporter(spec: CsvImporterSpec): ImportParser {
     }
     return safely(ctx, run());
   };
+}
+
+/**
+ * A failure to read the bytes themselves (unreadable file, corrupt gzip) ends the import: thrown
+ * in `fail` mode, a last `rejected` record in `collect` mode. Anything else is rethrown.
+ */
+function readRejection(ctx: ImportContext, error: unknown): ImportRecord {
+  if (isAssayError(error) && error.details?.stage === READ_FAILURE) {
+    const reason = typeof error.details.reason === 'string' ? error.details.reason : error.message;
+    return ctx.reject(ctx.position(), `${reason}; ${UNREADABLE_REST}`);
+  }
+  throw error;
 }
 
 // ---------------------------------------------------------------------------------------------
