@@ -387,17 +387,51 @@ export const parseGitHubAuditLog = jsonImporter({
 // ---------------------------------------------------------------------------------------------
 // Webhooks
 
+export interface WebhookDelivery {
+  /** Where the payload came from (the receiver's request, or a file). */
+  position: RecordPosition;
+  /** `X-GitHub-Delivery`: the source key when given (else a hash of event and payload). */
+  deliveryId?: string;
+  /** When the delivery arrived: the event time for payloads that carry none (organization). */
+  receivedAt?: string;
+}
+
+const ENFORCEMENT_RANK: Record<string, number> = { off: 0, non_admins: 1, everyone: 2 };
+
+/**
+ * Whether a `branch_protection_rule.edited` delivery weakened the rule, from its `changes`
+ * (`{setting: {from: old}}`) against the rule's new values: a lower enforcement level, force
+ * pushes or deletions allowed to more people, fewer required reviews, or a requirement turned off.
+ */
+function relaxedByChanges(rule: JsonObject, changes: JsonObject): boolean {
+  return Object.entries(changes).some(([key, change]) => {
+    if (!isObject(change) || !('from' in change)) return false;
+    const before = change.from;
+    const after = rule[key];
+    if (key === 'allow_force_pushes_enforcement_level' || key === 'allow_deletions_enforcement_level') {
+      return (ENFORCEMENT_RANK[String(after)] ?? 0) > (ENFORCEMENT_RANK[String(before)] ?? 0);
+    }
+    if (key.endsWith('_enforcement_level') || key === 'required_conversation_resolution_level') {
+      return (ENFORCEMENT_RANK[String(after)] ?? 0) < (ENFORCEMENT_RANK[String(before)] ?? 0);
+    }
+    if (typeof before === 'number' && typeof after === 'number') return after < before;
+    if (typeof before === 'boolean' && typeof after === 'boolean') return before && !after;
+    return false;
+  });
+}
+
 /**
  * Normalises one GitHub webhook delivery (`X-GitHub-Event` name and JSON payload) into the same
- * records the audit log gives. `deliveryId` (`X-GitHub-Delivery`) is the source key when given.
+ * records the audit log gives: push (a force push is a bypass), pull_request (closed + merged is a
+ * merge), pull_request_review, organization (member_added/removed), branch_protection_rule.
  * Throws `FieldError` for a payload that lacks what its event needs.
  */
 export function normalizeGitHubWebhook(
   eventName: string,
   payload: unknown,
-  position: RecordPosition,
-  deliveryId?: string,
+  delivery: WebhookDelivery,
 ): ImportRecord[] {
+  const { position, deliveryId, receivedAt } = delivery;
   const body = requireObject(payload, `a GitHub ${eventName} webhook payload`);
   const repo = isObject(body.repository) ? body.repository : undefined;
   const organization = isObject(body.organization) ? body.organization : undefined;
@@ -518,7 +552,11 @@ export function normalizeGitHubWebhook(
             : 'protection_updated';
       code = { change, bypass: false, protection: 'branch_protection' };
       if (change === 'protection_removed') code.protectionRelaxed = true;
-      else if (change === 'protection_updated') code.protectionRelaxed = protectionRelaxed(rule);
+      else if (change === 'protection_updated') {
+        code.protectionRelaxed = isObject(body.changes)
+          ? relaxedByChanges(rule, body.changes)
+          : protectionRelaxed(rule);
+      }
       const when = rule.updated_at ?? rule.created_at;
       time = when === undefined || when === null ? undefined : epochOrDateTimeValue(when, 'rule.updated_at');
       break;
@@ -526,7 +564,9 @@ export function normalizeGitHubWebhook(
     default:
       cls = classify('apiActivity', 99, `${eventName}${action ? `.${action}` : ''}`);
   }
-  if (time === undefined) throw new FieldError('timestamp', `the ${eventName} payload carries no time`);
+  time ??= receivedAt === undefined ? undefined : epochOrDateTimeValue(receivedAt, 'receivedAt');
+  if (time === undefined)
+    throw new FieldError('timestamp', `the ${eventName} payload carries no time and no receivedAt was given`);
   const event: NormalizedEvent = {
     source: 'github-audit-log',
     sourceKey: deliveryId ?? hashKey({ event: eventName, payload: body }),
