@@ -20,6 +20,7 @@ export const errorCodes = {
   parent_workspace_not_found: 'not_found',
   control_not_found: 'not_found',
   identity_not_found: 'not_found',
+  finding_not_found: 'not_found',
   system_not_found: 'not_found',
   evidence_not_found: 'not_found',
   blob_not_found: 'not_found',

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerCheckCommands } from './commands/checks.command.ts';
 import { registerControlCommands } from './commands/controls.command.ts';
 import { registerImportCommand } from './commands/import.command.ts';
 import { registerScopeCommands } from './commands/scope.command.ts';
@@ -26,6 +27,7 @@ export function buildProgram(io: CommandIO): Command {
   registerScopeCommands(program, io);
   registerControlCommands(program, io);
   registerImportCommand(program, io);
+  registerCheckCommands(program, io);
   for (const command of program.commands) applyToTree(command);
   return program;
 }

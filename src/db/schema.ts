@@ -6,6 +6,7 @@ import type { AuditTables } from '../domains/audit/audit.tables.ts';
 import type { ControlTables } from '../domains/controls/controls.tables.ts';
 import type { IdentityTables } from '../domains/identity/identity.tables.ts';
 import type { IngestTables } from '../domains/ingest/ingest.tables.ts';
+import type { MonitoringTables } from '../domains/monitoring/monitoring.tables.ts';
 import type { ScopeTables } from '../domains/scope/scope.tables.ts';
 import type { WorkspaceTables } from '../domains/workspaces/workspaces.tables.ts';
 
@@ -15,4 +16,5 @@ export interface DB
     ControlTables,
     AuditTables,
     IngestTables,
-    IdentityTables {}
+    IdentityTables,
+    MonitoringTables {}

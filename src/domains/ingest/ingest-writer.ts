@@ -126,7 +126,8 @@ export class IngestWriter {
         displayName: fact.displayName,
       },
       fact.system,
-      fact.observedAt,
+      // The account existed from its creation, not only from when a report first listed it.
+      fact.createdAt && fact.createdAt < fact.observedAt ? fact.createdAt : fact.observedAt,
     );
     if (await insertIdentityObservation(this.#trx, this.#workspaceId, id, fact, this.#batchId)) {
       this.counts.identities++;
@@ -147,8 +148,12 @@ export class IngestWriter {
       }
       seen.add(key);
       await atPosition(position, async () => {
-        const actorIdentityId = event.actor ? await this.#resolveRef(event.actor, event) : null;
-        const targetIdentityId = event.target ? await this.#resolveRef(event.target, event) : null;
+        // HR events name people, not accounts: they join the graph through the roster's people.
+        const isAccountEvent = event.system !== 'hr';
+        const actorIdentityId =
+          isAccountEvent && event.actor ? await this.#resolveRef(event.actor, event) : null;
+        const targetIdentityId =
+          isAccountEvent && event.target ? await this.#resolveRef(event.target, event) : null;
         rows.push({ event, actorIdentityId, targetIdentityId });
       });
     }

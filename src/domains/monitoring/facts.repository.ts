@@ -1,0 +1,97 @@
+/** The reads checks evaluate over, each bounded by the as-of instant. */
+import { sql } from 'kysely';
+import type { Trx } from '../../db/database.ts';
+
+export async function selectPeople(trx: Trx, workspaceId: string) {
+  return trx.selectFrom('people').selectAll().where('workspace_id', '=', workspaceId).execute();
+}
+
+export async function selectIdentities(trx: Trx, workspaceId: string, asOf: Date) {
+  return trx
+    .selectFrom('identities')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('first_seen_at', '<=', asOf)
+    .execute();
+}
+
+/**
+ * Per identity and source, the latest snapshot taken at or before `asOf` — or, when none was taken
+ * by then, the earliest one after it (a report pulled later is the best record of that time).
+ */
+export async function selectObservations(trx: Trx, workspaceId: string, asOf: Date) {
+  const result = await sql<{
+    identity_id: string;
+    source: string;
+    observed_at: Date;
+    status: string;
+    mfa_enabled: boolean | null;
+    password_enabled: boolean | null;
+    last_login_at: Date | null;
+    password_last_used_at: Date | null;
+    data: Record<string, unknown>;
+  }>`
+    select distinct on (identity_id, source)
+      identity_id, source, observed_at, status, mfa_enabled, password_enabled, last_login_at,
+      password_last_used_at, data
+    from identity_observations
+    where workspace_id = ${workspaceId}
+    order by identity_id, source, (observed_at <= ${asOf}) desc,
+      case when observed_at <= ${asOf} then observed_at end desc,
+      observed_at asc`.execute(trx);
+  return result.rows;
+}
+
+export interface EventQuery {
+  classUids?: number[];
+  since?: Date;
+  until: Date;
+}
+
+export async function selectEvents(trx: Trx, workspaceId: string, query: EventQuery) {
+  let q = trx
+    .selectFrom('events')
+    .select([
+      'id',
+      'source',
+      'source_key',
+      'system',
+      'time',
+      'class_uid',
+      'activity_id',
+      'action',
+      'outcome',
+      'actor_identity_id',
+      'target_identity_id',
+      'repository',
+      'data',
+    ])
+    .where('workspace_id', '=', workspaceId)
+    .where('time', '<=', query.until);
+  if (query.since) q = q.where('time', '>=', query.since);
+  if (query.classUids && query.classUids.length > 0) q = q.where('class_uid', 'in', query.classUids);
+  return q.orderBy('time').orderBy('id').execute();
+}
+
+export async function selectEntitlementChanges(trx: Trx, workspaceId: string, asOf: Date) {
+  return trx
+    .selectFrom('entitlement_changes')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('at', '<=', asOf)
+    .orderBy('at')
+    .orderBy('id')
+    .execute();
+}
+
+/** Per identity, the latest successful interactive sign-in at or before `asOf`. */
+export async function selectLastLogins(trx: Trx, workspaceId: string, asOf: Date) {
+  const result = await sql<{ identity_id: string; last_login: Date }>`
+    select coalesce(target_identity_id, actor_identity_id) as identity_id, max(time) as last_login
+    from events
+    where workspace_id = ${workspaceId} and class_uid = 3002 and activity_id = 1
+      and outcome = 'success' and time <= ${asOf}
+      and coalesce(target_identity_id, actor_identity_id) is not null
+    group by 1`.execute(trx);
+  return result.rows;
+}

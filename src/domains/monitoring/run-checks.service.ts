@@ -1,0 +1,343 @@
+/**
+ * Evaluates checks for one workspace at one instant and turns the verdicts into the records a
+ * Type II audit needs: a result per check and subject, findings opened and closed (with tasks for
+ * their owners), and each control's status timeline, where a change of status is drift.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Insertable } from 'kysely';
+import type { Database, Trx } from '../../db/database.ts';
+import { AssayError } from '../../errors.ts';
+import type { Actor } from '../audit/actor.ts';
+import { insertAuditEntry } from '../audit/audit.repository.ts';
+import { listControlRows } from '../controls/controls.repository.ts';
+import {
+  closeControlInterval,
+  completeTasksForFinding,
+  currentControlStatuses,
+  type FindingRow,
+  finishCheckRun,
+  insertCheckResults,
+  insertCheckRun,
+  insertFinding,
+  insertTask,
+  listActiveExceptions,
+  listCheckSettings,
+  listLiveFindings,
+  openControlInterval,
+  updateFinding,
+} from '../findings/findings.repository.ts';
+import { getWorkspace } from '../workspaces/workspaces.service.ts';
+import { type CheckDefinition, type CheckOutcome, subjectKey } from './check.types.ts';
+import { builtInCheckById, builtInChecks } from './checks/index.ts';
+import { Facts } from './facts.ts';
+import type { CheckResultsTable } from './monitoring.tables.ts';
+
+const hour = 3600 * 1000;
+const day = 24 * hour;
+
+export interface RunChecksOptions {
+  /** Evaluate as at this instant (default: now). */
+  asOf?: Date | undefined;
+  /** Only these checks (default: all enabled). */
+  checkIds?: string[] | undefined;
+  /** What caused the run: `manual`, `import`, `schedule`, `webhook`… */
+  trigger?: string | undefined;
+}
+
+export interface RunChecksSummary {
+  runId: string;
+  workspace: string;
+  asOf: string;
+  checks: number;
+  results: number;
+  failures: number;
+  findingsOpened: number;
+  findingsClosed: number;
+  findingsOpen: number;
+  drift: { control: string; from: string; to: string }[];
+}
+
+/** The checks a set of changed facts touches (change-triggered evaluation). */
+export function checksTriggeredBy(change: { eventClasses?: number[]; facts?: string[] }): string[] {
+  const classes = new Set(change.eventClasses ?? []);
+  const facts = new Set(change.facts ?? []);
+  return builtInChecks
+    .filter(
+      (c) =>
+        (c.triggers.eventClasses ?? []).some((k) => classes.has(k)) ||
+        (c.triggers.facts ?? []).some((f) => facts.has(f)),
+    )
+    .map((c) => c.id);
+}
+
+export function resolveChecks(checkIds: string[] | undefined): CheckDefinition[] {
+  if (!checkIds) return [...builtInChecks];
+  return checkIds.map((id) => {
+    const check = builtInCheckById.get(id);
+    if (!check) {
+      throw new AssayError('validation_failed', `unknown check "${id}" (see assay checks list)`, {
+        field: 'checks',
+      });
+    }
+    return check;
+  });
+}
+
+export async function runChecks(
+  database: Database,
+  actor: Actor,
+  workspaceRef: string,
+  options: RunChecksOptions = {},
+): Promise<RunChecksSummary> {
+  const asOf = options.asOf ?? new Date();
+  if (Number.isNaN(asOf.getTime())) {
+    throw new AssayError('validation_failed', 'asOf: not a valid date-time', { field: 'asOf' });
+  }
+  const requested = resolveChecks(options.checkIds);
+  const workspace = await getWorkspace(database, workspaceRef);
+  return database.inWorkspace(workspace.id, (trx) =>
+    evaluate(trx, workspace.id, workspace.slug, actor, requested, asOf, options.trigger ?? 'manual'),
+  );
+}
+
+async function evaluate(
+  trx: Trx,
+  workspaceId: string,
+  slug: string,
+  actor: Actor,
+  requested: CheckDefinition[],
+  asOf: Date,
+  trigger: string,
+): Promise<RunChecksSummary> {
+  const runId = randomUUID();
+  const overrides = new Map((await listCheckSettings(trx, workspaceId)).map((s) => [s.check_id, s]));
+  const checks = requested.filter((c) => overrides.get(c.id)?.enabled !== false);
+  await insertCheckRun(trx, { id: runId, workspaceId, trigger, asOf, checkIds: checks.map((c) => c.id) });
+
+  const controls = await listControlRows(trx, workspaceId);
+  const controlsByCheck = new Map<string, typeof controls>();
+  for (const check of builtInChecks) {
+    controlsByCheck.set(
+      check.id,
+      controls.filter((c) => c.checks.includes(check.id) || (check.controls ?? []).includes(c.template_id)),
+    );
+  }
+  const exceptions = await listActiveExceptions(trx, workspaceId, asOf);
+  const exceptionFor = (checkId: string, key: string) =>
+    exceptions.find((e) => e.check_id === checkId && e.subject_key === key) ?? null;
+  const live = new Map<string, FindingRow>();
+  for (const f of await listLiveFindings(
+    trx,
+    workspaceId,
+    checks.map((c) => c.id),
+  )) {
+    live.set(`${f.check_id}\u0000${f.subject_key}`, f);
+  }
+
+  const facts = new Facts(trx, workspaceId, asOf);
+  const results: Insertable<CheckResultsTable>[] = [];
+  const atRisk = new Set<string>();
+  const evaluated = new Set<string>();
+  let opened = 0;
+  let closed = 0;
+  let failures = 0;
+
+  for (const check of checks) {
+    const settings = {
+      ...check.defaults,
+      ...((overrides.get(check.id)?.settings ?? {}) as Record<string, never>),
+    };
+    const outcomes: CheckOutcome[] = await check.evaluate(facts, settings);
+    evaluated.add(check.id);
+    const mapped = controlsByCheck.get(check.id) ?? [];
+    const seen = new Set<string>();
+    for (const outcome of outcomes) {
+      const key = subjectKey(outcome.subject);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      results.push({
+        workspace_id: workspaceId,
+        run_id: runId,
+        check_id: check.id,
+        subject_key: key,
+        subject: JSON.stringify(outcome.subject),
+        status: outcome.status,
+        detail: outcome.detail,
+        facts: JSON.stringify(outcome.facts ?? {}),
+        as_of: asOf,
+        evidence_id: null,
+      });
+      const current = live.get(`${check.id}\u0000${key}`);
+      if (outcome.status === 'fail') {
+        failures++;
+        const since = outcome.since ?? asOf;
+        if (check.graceHours > 0 && since.getTime() + check.graceHours * hour > asOf.getTime()) {
+          atRisk.add(check.id);
+          continue;
+        }
+        const exception = exceptionFor(check.id, key);
+        if (!current) {
+          const finding = await insertFinding(trx, {
+            workspace_id: workspaceId,
+            check_id: check.id,
+            subject_key: key,
+            subject: JSON.stringify(outcome.subject),
+            control_ids: mapped.map((c) => c.template_id),
+            criteria: check.criteria,
+            severity: check.severity,
+            status: exception ? 'suppressed' : 'open',
+            detail: outcome.detail,
+            opened_at: asOf,
+            closed_at: null,
+            deadline: new Date(asOf.getTime() + check.remediationDays * day),
+            owner: mapped.find((c) => c.owner)?.owner ?? null,
+            closing_evidence_id: null,
+            exception_id: exception?.id ?? null,
+          });
+          opened++;
+          live.set(`${check.id}\u0000${key}`, finding);
+          if (!exception) {
+            await insertTask(trx, {
+              workspaceId,
+              kind: 'remediate_finding',
+              title: `${check.title}: ${outcome.subject.name}`,
+              findingId: finding.id,
+              assignee: finding.owner,
+              dueAt: finding.deadline,
+              details: { checkId: check.id, subject: outcome.subject },
+            });
+          }
+        } else {
+          const status = exception ? 'suppressed' : 'open';
+          if (current.detail !== outcome.detail || current.status !== status) {
+            live.set(
+              `${check.id}\u0000${key}`,
+              await updateFinding(trx, workspaceId, current.id, {
+                detail: outcome.detail,
+                status,
+                exception_id: exception?.id ?? null,
+              }),
+            );
+          }
+        }
+      } else if (current && (outcome.status === 'pass' || outcome.status === 'not_applicable')) {
+        await updateFinding(trx, workspaceId, current.id, {
+          status: 'closed',
+          closed_at: asOf,
+          detail: `resolved: ${outcome.detail}`,
+        });
+        await completeTasksForFinding(trx, workspaceId, current.id, 'done', asOf);
+        live.delete(`${check.id}\u0000${key}`);
+        closed++;
+      }
+    }
+    // A subject the check no longer judges (account removed, repository gone) closes its finding.
+    for (const [liveKey, finding] of live) {
+      if (finding.check_id !== check.id || seen.has(finding.subject_key)) continue;
+      await updateFinding(trx, workspaceId, finding.id, {
+        status: 'closed',
+        closed_at: asOf,
+        detail: 'resolved: the subject is no longer in scope of this check',
+      });
+      await completeTasksForFinding(trx, workspaceId, finding.id, 'done', asOf);
+      live.delete(liveKey);
+      closed++;
+    }
+  }
+  await insertCheckResults(trx, results);
+
+  const drift = await updateControlTimelines(
+    trx,
+    workspaceId,
+    runId,
+    asOf,
+    controls,
+    controlsByCheck,
+    evaluated,
+    live,
+    atRisk,
+    results,
+  );
+  await finishCheckRun(trx, workspaceId, runId, results.length, failures);
+  await insertAuditEntry(trx, {
+    workspaceId,
+    actor,
+    action: 'checks.run',
+    targetType: 'check_run',
+    targetId: runId,
+    details: {
+      trigger,
+      asOf: asOf.toISOString(),
+      checks: checks.length,
+      opened,
+      closed,
+      drift: drift.length,
+    },
+  });
+  const openCount = [...live.values()].filter((f) => f.status === 'open').length;
+  return {
+    runId,
+    workspace: slug,
+    asOf: asOf.toISOString(),
+    checks: checks.length,
+    results: results.length,
+    failures,
+    findingsOpened: opened,
+    findingsClosed: closed,
+    findingsOpen: openCount,
+    drift,
+  };
+}
+
+/** Recomputes the status of every control a run touched and records changes as new intervals. */
+async function updateControlTimelines(
+  trx: Trx,
+  workspaceId: string,
+  runId: string,
+  asOf: Date,
+  controls: Awaited<ReturnType<typeof listControlRows>>,
+  controlsByCheck: Map<string, typeof controls>,
+  evaluated: Set<string>,
+  live: Map<string, FindingRow>,
+  atRisk: Set<string>,
+  results: Insertable<CheckResultsTable>[],
+) {
+  const checksByControl = new Map<string, string[]>();
+  for (const [checkId, list] of controlsByCheck) {
+    for (const control of list)
+      checksByControl.set(control.id, [...(checksByControl.get(control.id) ?? []), checkId]);
+  }
+  const judged = new Set(
+    results.filter((r) => r.status === 'pass' || r.status === 'fail').map((r) => r.check_id),
+  );
+  const failing = new Set([...live.values()].filter((f) => f.status === 'open').map((f) => f.check_id));
+  const current = new Map((await currentControlStatuses(trx, workspaceId)).map((i) => [i.control_id, i]));
+  const drift: { control: string; from: string; to: string }[] = [];
+  for (const control of controls) {
+    const checkIds = checksByControl.get(control.id) ?? [];
+    if (!checkIds.some((id) => evaluated.has(id))) continue;
+    let status: 'passing' | 'failing' | 'at_risk' | 'no_data' = 'no_data';
+    let reason = 'no check had facts to judge';
+    const failingChecks = checkIds.filter((id) => failing.has(id));
+    if (failingChecks.length > 0) {
+      status = 'failing';
+      reason = `open findings from ${failingChecks.join(', ')}`;
+    } else if (checkIds.some((id) => atRisk.has(id))) {
+      status = 'at_risk';
+      reason = `failures within their grace period: ${checkIds.filter((id) => atRisk.has(id)).join(', ')}`;
+    } else if (checkIds.some((id) => judged.has(id))) {
+      status = 'passing';
+      reason = `all results pass: ${checkIds.filter((id) => judged.has(id)).join(', ')}`;
+    }
+    const previous = current.get(control.id);
+    if (previous?.status === status) continue;
+    if (previous) {
+      // A retrospective run older than the current interval does not rewrite the timeline.
+      if (previous.valid_from > asOf) continue;
+      await closeControlInterval(trx, workspaceId, previous.id, asOf);
+    }
+    await openControlInterval(trx, { workspaceId, controlId: control.id, status, at: asOf, runId, reason });
+    drift.push({ control: control.template_id, from: previous?.status ?? control.status, to: status });
+  }
+  return drift;
+}
