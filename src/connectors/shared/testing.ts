@@ -215,4 +215,3 @@ export async function* generated(
   }
   if (suffix) yield Buffer.from(suffix, 'utf8');
 }
-
