@@ -192,7 +192,8 @@ export async function insertIdentityObservation(
     .orderBy('observed_at', 'desc')
     .limit(1)
     .executeTakeFirst();
-  const sameTime = (a: Date | null, b: string | undefined) => (a?.getTime() ?? null) === (b ? Date.parse(b) : null);
+  const sameTime = (a: Date | null, b: string | undefined) =>
+    (a?.getTime() ?? null) === (b ? Date.parse(b) : null);
   if (
     latest &&
     latest.status === status &&
