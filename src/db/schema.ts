@@ -4,6 +4,7 @@
  */
 import type { AuditTables } from '../domains/audit/audit.tables.ts';
 import type { ControlTables } from '../domains/controls/controls.tables.ts';
+import type { EvidenceTables } from '../domains/evidence/evidence.tables.ts';
 import type { IdentityTables } from '../domains/identity/identity.tables.ts';
 import type { IngestTables } from '../domains/ingest/ingest.tables.ts';
 import type { MonitoringTables } from '../domains/monitoring/monitoring.tables.ts';
@@ -17,4 +18,5 @@ export interface DB
     AuditTables,
     IngestTables,
     IdentityTables,
-    MonitoringTables {}
+    MonitoringTables,
+    EvidenceTables {}

@@ -1,0 +1,632 @@
+/**
+ * Re-verifies a workspace's whole ledger from what is stored, trusting nothing derived:
+ *
+ * - every envelope hashes to its stored leaf hash and belongs to this workspace;
+ * - every payload hashes to the contentSha256 its envelope records;
+ * - every referenced file is present and hashes to the sha256 its envelope records;
+ * - leaves are consecutive, and the tree rebuilt from them has, at every checkpoint's size,
+ *   exactly the root that checkpoint signed; the ledger head agrees with the tree;
+ * - every checkpoint is well formed and signed by the workspace key that was current when it
+ *   was issued, and issue times never go backwards;
+ * - every erased payload, file or envelope is accounted for by a redaction or disposal record
+ *   in the ledger naming that entry and its leaf hash.
+ *
+ * Failures name the entry (leaf index and evidence id) and what does not match; the first one
+ * in ledger order is `firstFailure`.
+ *
+ * Speed: a million entries verify in seconds. The database packs each chunk of leaves into one
+ * binary value (see readVerificationChunk), envelopes are hashed from their stored canonical
+ * bytes (never re-serialised), the two hashes an envelope records are found by byte search
+ * rather than by parsing JSON (its canonical shape is fixed, see envelope.ts), and the tree is
+ * folded incrementally in O(log n) memory.
+ */
+import * as crypto from 'node:crypto';
+import type { DatabaseKind, Trx } from '../../db/database.ts';
+import { isAssayError } from '../../errors.ts';
+import type { BlobStore } from './core/blob-store.ts';
+import { type Keyring, verifyCheckpointWithKeyring } from './core/checkpoint.ts';
+import { emptyRoot, MerkleTreeBuilder } from './core/merkle.ts';
+import { type EvidenceEnvelope, ledgerRecordKinds } from './envelope.ts';
+import { erasedPartNames, erasureBits } from './erasure-record.ts';
+import {
+  type CheckpointRow,
+  countItems,
+  listCheckpointRows,
+  readLedgerHead,
+  readVerificationChunk,
+} from './evidence.repository.ts';
+import { keyringOf, type LedgerKey, listLedgerKeys } from './ledger-keys.ts';
+
+export type LedgerProblem =
+  | 'entry_missing'
+  | 'entry_unrecorded'
+  | 'envelope_altered'
+  | 'envelope_foreign'
+  | 'envelope_malformed'
+  | 'envelope_missing'
+  | 'content_altered'
+  | 'content_missing'
+  | 'blob_missing'
+  | 'blob_altered'
+  | 'erasure_unrecorded'
+  | 'tree_mismatch'
+  | 'checkpoint_invalid'
+  | 'checkpoint_beyond_ledger'
+  | 'head_mismatch';
+
+export interface LedgerFailure {
+  problem: LedgerProblem;
+  /** The entry's position in the ledger (null when the failure is not about one entry). */
+  leafIndex: number | null;
+  evidenceId: string | null;
+  checkpointTreeSize?: number;
+  blobSha256?: string;
+  message: string;
+}
+
+export interface LedgerVerification {
+  ok: boolean;
+  workspaceId: string;
+  /** Entries verified (the ledger head's tree size). */
+  treeSize: number;
+  /** Hex root recomputed from the stored leaves. */
+  rootHash: string;
+  checkpoints: number;
+  blobs: number;
+  erased: number;
+  /** Envelope and content bytes hashed (for comparing with the raw SHA-256 rate). */
+  bytesHashed: number;
+  keys: { keyId: string; createdAt: string; retiredAt: string | null }[];
+  latestCheckpoint: { treeSize: number; rootHash: string; issuedAt: string; keyId: string } | null;
+  firstFailure: LedgerFailure | null;
+  /** At most 100, in ledger order. */
+  failures: LedgerFailure[];
+  failureCount: number;
+  timings: { readMs: number; checkMs: number; blobMs: number; totalMs: number };
+}
+
+type OneShotHash = (algorithm: string, data: crypto.BinaryLike, outputEncoding: 'latin1' | 'hex') => string;
+const oneShot: OneShotHash =
+  (crypto as unknown as { hash?: OneShotHash }).hash ??
+  ((algorithm, data, encoding) =>
+    crypto
+      .createHash(algorithm)
+      .update(data as Uint8Array)
+      .digest(encoding as 'hex'));
+
+const CONTENT_MARKER = Buffer.from('"contentSha256":"', 'latin1');
+const BLOB_SHA_MARKER = Buffer.from('"sha256":"', 'latin1');
+// Canonical envelopes start with {"blob": — "blob" sorts first — followed by null or an object.
+const BLOB_VALUE_OFFSET = '{"blob":'.length;
+const OPEN_BRACE = 0x7b;
+const maxReportedFailures = 100;
+
+interface ExpectedRoot {
+  treeSize: number;
+  rootHash: string;
+  issuedAt: string;
+}
+
+interface Failure extends LedgerFailure {
+  /** Sort key: where in the ledger the problem lies. */
+  position: number;
+}
+
+/**
+ * The per-entry checks over packed chunks, in ledger order, with no database access (the
+ * benchmark drives it directly to measure the verification work alone).
+ */
+export class LeafScanner {
+  readonly builder = new MerkleTreeBuilder();
+  /** Next expected leaf index. */
+  next = 0;
+  bytesHashed = 0;
+  /** Blob sha256 → first leaf index referencing it (entries whose file was erased excluded). */
+  readonly blobs = new Map<string, number>();
+  /** Leaf indexes with an erased part, to be matched with their erasure records. */
+  readonly erased: number[] = [];
+  readonly failures: Failure[] = [];
+  #treeBroken = false;
+  #lastMatched = 0;
+  #expected: ExpectedRoot[];
+  #expectedAt = 0;
+  readonly #workspaceTail: Buffer;
+  readonly #digest = Buffer.alloc(64);
+
+  constructor(workspaceId: string, expectedRoots: ExpectedRoot[]) {
+    this.#workspaceTail = Buffer.from(`"workspace":"${workspaceId}"}`, 'latin1');
+    this.#expected = [...expectedRoots].sort((a, b) => a.treeSize - b.treeSize);
+    this.#checkRoots();
+  }
+
+  #fail(problem: LedgerProblem, leafIndex: number, message: string): void {
+    this.failures.push({ problem, leafIndex, evidenceId: null, message, position: leafIndex });
+  }
+
+  /** Checkpoints whose size the tree has reached. */
+  #checkRoots(): void {
+    while (this.#expectedAt < this.#expected.length) {
+      const expected = this.#expected[this.#expectedAt]!;
+      if (expected.treeSize > this.builder.size) return;
+      this.#expectedAt++;
+      if (this.#treeBroken) continue;
+      const root = expected.treeSize === 0 ? emptyRoot() : this.builder.root();
+      if (root.toString('hex') !== expected.rootHash) {
+        const from = this.#lastMatched;
+        const to = expected.treeSize - 1;
+        this.failures.push({
+          problem: 'tree_mismatch',
+          leafIndex: from,
+          evidenceId: null,
+          checkpointTreeSize: expected.treeSize,
+          message:
+            `entries ${from}–${to} do not rebuild the root signed by the checkpoint of size ${expected.treeSize} ` +
+            `(issued ${expected.issuedAt}): an entry and its stored leaf hash were changed together, or entries were moved`,
+          position: from,
+        });
+        // Later checkpoints would only repeat this; the per-entry checks carry on.
+        this.#treeBroken = true;
+      } else {
+        this.#lastMatched = expected.treeSize;
+      }
+    }
+  }
+
+  /** Consumes one chunk (see readVerificationChunk for the layout). */
+  feed(chunk: Buffer): void {
+    const digest = this.#digest;
+    const tail = this.#workspaceTail;
+    let p = 0;
+    while (p < chunk.length) {
+      const leafIndex = chunk.readUInt32BE(p) * 0x1_0000_0000 + chunk.readUInt32BE(p + 4);
+      const erased = chunk.readInt16BE(p + 8);
+      const hashAt = p + 10;
+      const envelopeLength = chunk.readInt32BE(p + 42);
+      const envelopeAt = p + 46; // the 0x00 leaf prefix, then the envelope
+      const envelopeEnd = envelopeAt + envelopeLength;
+      const contentLength = chunk.readInt32BE(envelopeEnd);
+      const contentAt = envelopeEnd + 4;
+      p = contentAt + (contentLength > 0 ? contentLength : 0);
+
+      if (leafIndex !== this.next) {
+        if (leafIndex > this.next) {
+          this.#fail(
+            'entry_missing',
+            this.next,
+            leafIndex === this.next + 1
+              ? `entry ${this.next} is missing from the ledger`
+              : `entries ${this.next}–${leafIndex - 1} are missing from the ledger`,
+          );
+        } else {
+          this.#fail('entry_missing', leafIndex, `entry ${leafIndex} appears out of order`);
+        }
+        // Without those leaves the tree cannot be rebuilt; entries are still checked one by one.
+        this.#treeBroken = true;
+        this.next = leafIndex;
+      }
+      this.next++;
+
+      let contentHexAt = -1;
+      if (envelopeLength > 0) {
+        this.bytesHashed += envelopeLength - 1;
+        digest.write(oneShot('sha256', chunk.subarray(envelopeAt, envelopeEnd), 'latin1'), 0, 32, 'latin1');
+        if (digest.compare(chunk, hashAt, hashAt + 32, 0, 32) !== 0) {
+          this.#fail(
+            'envelope_altered',
+            leafIndex,
+            `entry ${leafIndex}: the stored envelope does not hash to the entry's leaf hash (the envelope was changed)`,
+          );
+        } else if (
+          envelopeLength - 1 < tail.length ||
+          chunk.compare(tail, 0, tail.length, envelopeEnd - tail.length, envelopeEnd) !== 0
+        ) {
+          this.#fail(
+            'envelope_foreign',
+            leafIndex,
+            `entry ${leafIndex}: the envelope belongs to another workspace`,
+          );
+        }
+        const marker = chunk.indexOf(CONTENT_MARKER, envelopeAt + 1);
+        if (marker < 0 || marker + CONTENT_MARKER.length + 64 > envelopeEnd) {
+          this.#fail(
+            'envelope_malformed',
+            leafIndex,
+            `entry ${leafIndex}: the envelope records no contentSha256`,
+          );
+        } else {
+          contentHexAt = marker + CONTENT_MARKER.length;
+        }
+        if ((erased & erasureBits.blob) === 0 && chunk[envelopeAt + 1 + BLOB_VALUE_OFFSET] === OPEN_BRACE) {
+          const blobMarker = chunk.indexOf(BLOB_SHA_MARKER, envelopeAt + 1 + BLOB_VALUE_OFFSET);
+          if (blobMarker < 0 || blobMarker + BLOB_SHA_MARKER.length + 64 > envelopeEnd) {
+            this.#fail(
+              'envelope_malformed',
+              leafIndex,
+              `entry ${leafIndex}: the envelope's blob has no sha256`,
+            );
+          } else {
+            const at = blobMarker + BLOB_SHA_MARKER.length;
+            const sha = chunk.toString('latin1', at, at + 64);
+            if (!this.blobs.has(sha)) this.blobs.set(sha, leafIndex);
+          }
+        }
+      } else if ((erased & erasureBits.envelope) === 0) {
+        this.#fail(
+          'envelope_missing',
+          leafIndex,
+          `entry ${leafIndex}: the envelope is missing and no erasure is recorded`,
+        );
+      }
+
+      if (contentLength >= 0) {
+        if (contentHexAt >= 0) {
+          this.bytesHashed += contentLength;
+          digest.write(
+            oneShot('sha256', chunk.subarray(contentAt, contentAt + contentLength), 'hex'),
+            0,
+            64,
+            'latin1',
+          );
+          if (digest.compare(chunk, contentHexAt, contentHexAt + 64, 0, 64) !== 0) {
+            this.#fail(
+              'content_altered',
+              leafIndex,
+              `entry ${leafIndex}: the stored payload does not hash to the contentSha256 its envelope records`,
+            );
+          }
+        }
+      } else if ((erased & erasureBits.content) === 0) {
+        this.#fail(
+          'content_missing',
+          leafIndex,
+          `entry ${leafIndex}: the payload is missing and no erasure is recorded`,
+        );
+      }
+      if (erased !== 0) this.erased.push(leafIndex);
+
+      if (!this.#treeBroken) {
+        this.builder.append(chunk.subarray(hashAt, hashAt + 32));
+        if (
+          this.#expectedAt < this.#expected.length &&
+          this.#expected[this.#expectedAt]!.treeSize === this.builder.size
+        ) {
+          this.#checkRoots();
+        }
+      }
+    }
+  }
+
+  /** Checkpoints beyond the entries seen: their leaves are missing. */
+  finish(): void {
+    for (; this.#expectedAt < this.#expected.length; this.#expectedAt++) {
+      const expected = this.#expected[this.#expectedAt]!;
+      if (expected.treeSize <= this.next) continue;
+      this.failures.push({
+        problem: 'checkpoint_beyond_ledger',
+        leafIndex: this.next,
+        evidenceId: null,
+        checkpointTreeSize: expected.treeSize,
+        message: `the checkpoint of size ${expected.treeSize} was signed, but the ledger holds only ${this.next} entries: entries ${this.next}–${expected.treeSize - 1} are missing`,
+        position: this.next,
+      });
+    }
+  }
+
+  get treeBroken(): boolean {
+    return this.#treeBroken;
+  }
+}
+
+function checkCheckpoints(
+  workspaceId: string,
+  rows: CheckpointRow[],
+  keyring: Keyring,
+): { expected: ExpectedRoot[]; failures: Failure[] } {
+  const expected: ExpectedRoot[] = [];
+  const failures: Failure[] = [];
+  let previousIssued = '';
+  for (const row of rows) {
+    const size = Number(row.tree_size);
+    const fail = (message: string) =>
+      failures.push({
+        problem: 'checkpoint_invalid',
+        leafIndex: null,
+        evidenceId: null,
+        checkpointTreeSize: size,
+        message: `checkpoint of size ${size}: ${message}`,
+        position: size,
+      });
+    const result = verifyCheckpointWithKeyring(row.body, row.signature, keyring);
+    if (!result.ok) {
+      fail(result.message);
+      continue;
+    }
+    const fields = result.checkpoint;
+    if (fields.workspaceId !== workspaceId) {
+      fail(`it is signed for ledger assay/${fields.workspaceId}, not this workspace's`);
+      continue;
+    }
+    if (
+      fields.treeSize !== size ||
+      fields.rootHash !== row.root_hash ||
+      fields.keyId !== row.key_id ||
+      Date.parse(fields.issuedAt) !== new Date(row.issued_at).getTime()
+    ) {
+      fail('its stored tree size, root, key or time differ from the signed text');
+    }
+    if (fields.issuedAt < previousIssued) {
+      fail(`issued at ${fields.issuedAt}, before the smaller checkpoint issued at ${previousIssued}`);
+    }
+    previousIssued = fields.issuedAt;
+    expected.push({ treeSize: fields.treeSize, rootHash: fields.rootHash, issuedAt: fields.issuedAt });
+  }
+  return { expected, failures };
+}
+
+export interface VerifyOptions {
+  /** Leaves per database round trip (default: 5,000 on PGlite, 20,000 on PostgreSQL). */
+  chunkRows?: number;
+}
+
+/**
+ * Verifies the workspace's ledger within `trx` (a transaction scoped to the workspace).
+ * Entries appended while it runs are left to the next verification.
+ */
+export async function verifyLedgerIn(
+  trx: Trx,
+  engine: DatabaseKind,
+  workspaceId: string,
+  blobStore: BlobStore,
+  options: VerifyOptions = {},
+): Promise<LedgerVerification> {
+  const started = performance.now();
+  // Checkpoints before the head: a checkpoint never exceeds the head it was signed from and
+  // the head only grows, so any checkpoint past the head read next means lost entries.
+  const checkpointRows = await listCheckpointRows(trx, workspaceId);
+  const keys = await listLedgerKeys(trx, workspaceId);
+  const head = await readLedgerHead(trx, workspaceId);
+  const { expected, failures: checkpointFailures } = checkCheckpoints(
+    workspaceId,
+    checkpointRows,
+    keyringOf(keys),
+  );
+
+  const scanner = new LeafScanner(workspaceId, expected);
+  const chunkRows = options.chunkRows ?? (engine === 'pglite' ? 5_000 : 20_000);
+  let readMs = 0;
+  let checkMs = 0;
+  // Ask for the next chunk before checking the current one: a server prepares it meanwhile.
+  const fetch = (start: number) =>
+    start < head.treeSize
+      ? readVerificationChunk(trx, workspaceId, start, Math.min(head.treeSize, start + chunkRows))
+      : undefined;
+  let pending = fetch(0);
+  for (let start = 0; pending !== undefined; start += chunkRows) {
+    const t0 = performance.now();
+    const chunk = await pending;
+    const t1 = performance.now();
+    pending = fetch(start + chunkRows);
+    scanner.feed(chunk);
+    readMs += t1 - t0;
+    checkMs += performance.now() - t1;
+  }
+  if (scanner.next < head.treeSize) {
+    scanner.failures.push({
+      problem: 'entry_missing',
+      leafIndex: scanner.next,
+      evidenceId: null,
+      message:
+        scanner.next === head.treeSize - 1
+          ? `entry ${scanner.next} is missing from the ledger`
+          : `entries ${scanner.next}–${head.treeSize - 1} are missing from the ledger`,
+      position: scanner.next,
+    });
+  }
+  scanner.finish();
+  const failures: Failure[] = [...scanner.failures, ...checkpointFailures];
+
+  const rootHash = scanner.builder.root().toString('hex');
+  if (!scanner.treeBroken && scanner.builder.size === head.treeSize) {
+    const frontier = scanner.builder.frontier();
+    if (frontier.hashes.join() !== head.frontier.join()) {
+      failures.push({
+        problem: 'head_mismatch',
+        leafIndex: null,
+        evidenceId: null,
+        message: `the ledger head's frontier does not match the tree rebuilt from its ${head.treeSize} entries`,
+        position: head.treeSize,
+      });
+    }
+  }
+  // Rows past the head were never acknowledged as part of the ledger (allowing for appends
+  // that committed while this ran).
+  const { maxLeaf } = await countItems(trx, workspaceId);
+  if (maxLeaf >= head.treeSize) {
+    const now = await readLedgerHead(trx, workspaceId);
+    if (maxLeaf >= now.treeSize) {
+      failures.push({
+        problem: 'entry_unrecorded',
+        leafIndex: now.treeSize,
+        evidenceId: null,
+        message: `entries from ${now.treeSize} to ${maxLeaf} are stored beyond the ledger head (size ${now.treeSize})`,
+        position: now.treeSize,
+      });
+    }
+  }
+
+  failures.push(...(await checkErasures(trx, workspaceId, scanner.erased)));
+
+  const blobStarted = performance.now();
+  for (const [sha, leafIndex] of scanner.blobs) {
+    let intact: boolean;
+    try {
+      intact = await blobStore.verify(sha);
+    } catch (error) {
+      if (isAssayError(error) && error.code === 'blob_not_found') {
+        failures.push({
+          problem: 'blob_missing',
+          leafIndex,
+          evidenceId: null,
+          blobSha256: sha,
+          message: `entry ${leafIndex}: its file ${sha} is missing from the blob store`,
+          position: leafIndex,
+        });
+        continue;
+      }
+      throw error;
+    }
+    if (!intact) {
+      failures.push({
+        problem: 'blob_altered',
+        leafIndex,
+        evidenceId: null,
+        blobSha256: sha,
+        message: `entry ${leafIndex}: its stored file no longer hashes to ${sha} (the file was changed)`,
+        position: leafIndex,
+      });
+    }
+  }
+  const blobMs = performance.now() - blobStarted;
+
+  failures.sort((a, b) => a.position - b.position);
+  await nameEntries(trx, workspaceId, failures.slice(0, maxReportedFailures));
+  const latest = checkpointRows.at(-1);
+  return {
+    ok: failures.length === 0,
+    workspaceId,
+    treeSize: head.treeSize,
+    rootHash,
+    checkpoints: checkpointRows.length,
+    blobs: scanner.blobs.size,
+    erased: scanner.erased.length,
+    bytesHashed: scanner.bytesHashed,
+    keys: keys.map((k: LedgerKey) => ({ keyId: k.keyId, createdAt: k.createdAt, retiredAt: k.retiredAt })),
+    latestCheckpoint: latest
+      ? {
+          treeSize: Number(latest.tree_size),
+          rootHash: latest.root_hash,
+          issuedAt: new Date(latest.issued_at).toISOString(),
+          keyId: latest.key_id,
+        }
+      : null,
+    firstFailure: failures[0] ? strip(failures[0]) : null,
+    failures: failures.slice(0, maxReportedFailures).map(strip),
+    failureCount: failures.length,
+    timings: {
+      readMs: Math.round(readMs),
+      checkMs: Math.round(checkMs),
+      blobMs: Math.round(blobMs),
+      totalMs: Math.round(performance.now() - started),
+    },
+  };
+}
+
+function strip(failure: Failure): LedgerFailure {
+  const { position: _position, ...rest } = failure;
+  return rest;
+}
+
+/** Adds the evidence id to every failure about one entry, and to its message. */
+async function nameEntries(trx: Trx, workspaceId: string, failures: Failure[]): Promise<void> {
+  const indexes = [...new Set(failures.map((f) => f.leafIndex).filter((i): i is number => i !== null))];
+  if (indexes.length === 0) return;
+  const rows = await trx
+    .selectFrom('evidence_items')
+    .select(['leaf_index', 'id'])
+    .where('workspace_id', '=', workspaceId)
+    .where('leaf_index', 'in', indexes)
+    .execute();
+  const ids = new Map(rows.map((r) => [Number(r.leaf_index), r.id]));
+  for (const failure of failures) {
+    if (failure.leafIndex === null) continue;
+    const id = ids.get(failure.leafIndex);
+    if (id === undefined) continue;
+    failure.evidenceId = id;
+    failure.message = failure.message.replace(
+      new RegExp(`^entry ${failure.leafIndex}(?=[: ])`),
+      `entry ${failure.leafIndex} (evidence ${id})`,
+    );
+  }
+}
+
+/** Each erased part must be covered by the redaction or disposal record the entry points to. */
+async function checkErasures(trx: Trx, workspaceId: string, leafIndexes: number[]): Promise<Failure[]> {
+  const failures: Failure[] = [];
+  const recordKinds: string[] = Object.values(ledgerRecordKinds);
+  for (let start = 0; start < leafIndexes.length; start += 5_000) {
+    const batch = leafIndexes.slice(start, start + 5_000);
+    const rows = await trx
+      .selectFrom('evidence_items as target')
+      .leftJoin('evidence_items as record', (join) =>
+        join
+          .onRef('record.workspace_id', '=', 'target.workspace_id')
+          .onRef('record.leaf_index', '=', 'target.erased_by'),
+      )
+      .select((eb) => [
+        'target.leaf_index as leaf_index',
+        'target.id as id',
+        'target.erased as erased',
+        'target.erased_by as erased_by',
+        eb.fn<string>('encode', ['target.leaf_hash', eb.val('hex')]).as('leaf_hash_hex'),
+        eb.fn<string | null>('convert_from', ['record.envelope', eb.val('UTF8')]).as('record_envelope'),
+        eb.fn<string | null>('convert_from', ['record.content', eb.val('UTF8')]).as('record_content'),
+      ])
+      .where('target.workspace_id', '=', workspaceId)
+      .where('target.leaf_index', 'in', batch)
+      .execute();
+    for (const row of rows) {
+      const leafIndex = Number(row.leaf_index);
+      const problem = erasureProblem(row, leafIndex, recordKinds);
+      if (problem) {
+        failures.push({
+          problem: 'erasure_unrecorded',
+          leafIndex,
+          evidenceId: null,
+          message: `entry ${leafIndex}: ${erasedPartNames(row.erased).join(', ')} erased, but ${problem}`,
+          position: leafIndex,
+        });
+      }
+    }
+  }
+  return failures;
+}
+
+function erasureProblem(
+  row: {
+    id: string;
+    erased: number;
+    erased_by: number | null;
+    leaf_hash_hex: string;
+    record_envelope: string | null;
+    record_content: string | null;
+  },
+  leafIndex: number,
+  recordKinds: string[],
+): string | null {
+  if (row.erased_by === null || row.record_envelope === null || row.record_content === null) {
+    return 'no redaction or disposal record in the ledger accounts for it';
+  }
+  if (Number(row.erased_by) <= leafIndex) return 'the erasure record it names precedes it';
+  let envelope: EvidenceEnvelope;
+  let content: { evidenceId?: unknown; leafIndex?: unknown; leafHash?: unknown; erased?: unknown };
+  try {
+    envelope = JSON.parse(row.record_envelope);
+    content = JSON.parse(row.record_content);
+  } catch {
+    return 'its erasure record is unreadable';
+  }
+  if (!recordKinds.includes(envelope.kind))
+    return `entry ${row.erased_by} is not a redaction or disposal record`;
+  if (
+    content.evidenceId !== row.id ||
+    content.leafIndex !== leafIndex ||
+    content.leafHash !== row.leaf_hash_hex
+  ) {
+    return `the erasure record (entry ${row.erased_by}) is about another entry`;
+  }
+  const recorded = Array.isArray(content.erased) ? content.erased : [];
+  const missing = erasedPartNames(row.erased).filter((part) => !recorded.includes(part));
+  if (missing.length > 0)
+    return `the erasure record (entry ${row.erased_by}) does not cover ${missing.join(', ')}`;
+  return null;
+}
