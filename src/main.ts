@@ -5,6 +5,7 @@
 import type { Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
+import { openSecretBox } from './domains/secrets/secrets.ts';
 import { buildApp } from './http/app.ts';
 
 export interface RunningServer {
@@ -29,8 +30,12 @@ export async function startServer(
   try {
     const report = await migrate(database);
     if (report.applied.length > 0) log(`applied ${report.applied.length} migrations`);
+    const secrets = openSecretBox(config, log);
+    // On the embedded database a missing key is generated now, so the log says so at start-up.
+    if (database.kind === 'pglite' || config.secretKey !== undefined) secrets.ready();
+    else log('ASSAY_SECRET_KEY is not set: single sign-on and second factors are unavailable until it is');
     const app = await buildApp(
-      { config, database },
+      { config, database, secrets },
       { logger: config.logLevel !== 'silent' && config.logLevel !== 'info' },
     );
     await app.listen({ port: config.port, host: config.host });

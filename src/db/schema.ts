@@ -2,6 +2,7 @@
  * The database's shape for Kysely: each domain declares its tables in `<domain>.tables.ts` and
  * this file joins them into one interface.
  */
+import type { AccountTables } from '../domains/accounts/accounts.tables.ts';
 import type { AuditTables } from '../domains/audit/audit.tables.ts';
 import type { ControlTables } from '../domains/controls/controls.tables.ts';
 import type { EvidenceTables } from '../domains/evidence/evidence.tables.ts';
@@ -19,4 +20,5 @@ export interface DB
     IngestTables,
     IdentityTables,
     MonitoringTables,
-    EvidenceTables {}
+    EvidenceTables,
+    AccountTables {}

@@ -1,3 +1,5 @@
+import { accountRoutes } from '../domains/accounts/accounts.routes.ts';
+import { workspaceAccessRoutes } from '../domains/accounts/workspace-access.routes.ts';
 import { catalogRoutes } from '../domains/catalog/catalog.routes.ts';
 import { controlRoutes } from '../domains/controls/controls.routes.ts';
 import { identityRoutes } from '../domains/identity/identity.routes.ts';
@@ -14,6 +16,8 @@ export const routeModules = [
   controlRoutes,
   ingestRoutes,
   identityRoutes,
+  accountRoutes,
+  workspaceAccessRoutes,
 ];
 
 export async function registerRoutes(app: App, context: AppContext): Promise<void> {

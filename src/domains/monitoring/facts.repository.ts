@@ -73,6 +73,24 @@ export async function selectEvents(trx: Trx, workspaceId: string, query: EventQu
   return q.orderBy('time').orderBy('id').execute();
 }
 
+/**
+ * Events of the given vendor actions with the vendor's record as received. Only for the few
+ * settings the normalised model does not carry yet (network rules, repository visibility, deploy
+ * key permissions); checks read normalised fields wherever those exist.
+ */
+export async function selectVendorRecords(trx: Trx, workspaceId: string, actions: string[], until: Date) {
+  if (actions.length === 0) return [];
+  return trx
+    .selectFrom('events')
+    .select(['id', 'system', 'time', 'action', 'outcome', 'actor_identity_id', 'repository', 'data', 'raw'])
+    .where('workspace_id', '=', workspaceId)
+    .where('action', 'in', actions)
+    .where('time', '<=', until)
+    .orderBy('time')
+    .orderBy('id')
+    .execute();
+}
+
 export async function selectEntitlementChanges(trx: Trx, workspaceId: string, asOf: Date) {
   return trx
     .selectFrom('entitlement_changes')

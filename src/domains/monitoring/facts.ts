@@ -13,6 +13,7 @@ import {
   selectLastLogins,
   selectObservations,
   selectPeople,
+  selectVendorRecords,
 } from './facts.repository.ts';
 
 export interface PersonView {
@@ -85,6 +86,24 @@ export interface EventView {
   data: Omit<NormalizedEvent, 'raw'>;
 }
 
+/** An event with the vendor's record as received (see `Facts.vendorRecords`). */
+export interface VendorRecordView {
+  id: number;
+  system: string;
+  time: Date;
+  action: string;
+  outcome: string;
+  actorIdentityId: string | null;
+  repository: string | null;
+  data: Omit<NormalizedEvent, 'raw'>;
+  raw: Record<string, unknown>;
+}
+
+/** One grant or revocation of an entitlement. */
+export interface EntitlementChangeView extends EntitlementView {
+  granted: boolean;
+}
+
 export interface EntitlementView {
   identityId: string;
   system: string;
@@ -117,7 +136,9 @@ export class Facts {
   #identities?: Promise<IdentityView[]>;
   #held?: Promise<EntitlementView[]>;
   #grants?: Promise<EntitlementView[]>;
+  #changes?: Promise<{ granted: boolean; view: EntitlementView }[]>;
   readonly #events = new Map<string, Promise<EventView[]>>();
+  readonly #vendor = new Map<string, Promise<VendorRecordView[]>>();
 
   constructor(trx: Trx, workspaceId: string, asOf: Date) {
     this.#trx = trx;
@@ -298,7 +319,40 @@ export class Facts {
     return this.#held;
   }
 
-  async #loadChanges() {
+  /** Every grant and revocation up to asOf, oldest first. */
+  async entitlementChanges(): Promise<EntitlementChangeView[]> {
+    return (await this.#loadChanges()).map((c) => ({ ...c.view, granted: c.granted }));
+  }
+
+  /** Events of these vendor actions with their raw records, up to asOf. */
+  async vendorRecords(actions: string[]): Promise<VendorRecordView[]> {
+    const key = `vendor:${JSON.stringify([...actions].sort())}`;
+    let cached = this.#vendor.get(key);
+    if (!cached) {
+      cached = selectVendorRecords(this.#trx, this.workspaceId, actions, this.asOf).then((rows) =>
+        rows.map((r) => ({
+          id: r.id,
+          system: r.system,
+          time: r.time,
+          action: r.action,
+          outcome: r.outcome,
+          actorIdentityId: r.actor_identity_id,
+          repository: r.repository,
+          data: r.data as unknown as VendorRecordView['data'],
+          raw: (r.raw && typeof r.raw === 'object' ? r.raw : {}) as Record<string, unknown>,
+        })),
+      );
+      this.#vendor.set(key, cached);
+    }
+    return cached;
+  }
+
+  #loadChanges() {
+    this.#changes ??= this.#selectChanges();
+    return this.#changes;
+  }
+
+  async #selectChanges() {
     const rows = await selectEntitlementChanges(this.#trx, this.workspaceId, this.asOf);
     return rows.map((r) => ({
       granted: r.granted,

@@ -4,6 +4,7 @@
  */
 import { type CheckOutcome, defineCheck } from '../check.types.ts';
 import type { EventView } from '../facts.ts';
+import { settingsWithDedicatedChecks } from './cloud.checks.ts';
 import { organizationSubject, repositorySubject } from './subjects.ts';
 
 function groupByRepository(events: EventView[]) {
@@ -219,7 +220,11 @@ export const securitySettingDisabled = defineCheck({
   remediationDays: 2,
   async evaluate(facts) {
     return (await latestSettings(facts))
-      .filter((e) => !mfaSetting.test(e.data.securitySetting!.name))
+      .filter(
+        (e) =>
+          !mfaSetting.test(e.data.securitySetting!.name) &&
+          !settingsWithDedicatedChecks.has(e.data.securitySetting!.name),
+      )
       .map((e): CheckOutcome => {
         const s = e.data.securitySetting!;
         const target = s.subject ?? e.data.organization ?? e.system;

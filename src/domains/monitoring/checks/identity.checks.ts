@@ -85,18 +85,20 @@ export const leaverLoginAfterTermination = defineCheck({
   id: 'identity.leaver_login_after_termination',
   controls: ['AC-04', 'MON-02'],
   title: 'No sign-in by a leaver after their last day',
-  description: 'A successful sign-in to any account of a person after HR ended their employment.',
+  description:
+    'A successful sign-in to any account of a person after HR ended their employment, within the look-back ' +
+    'window (default 90 days).',
   severity: 'critical',
   criteria: ['CC6.2', 'CC7.2'],
   triggers: { eventClasses: [3002, 990001], facts: ['people'] },
-  defaults: {},
+  defaults: { lookbackDays: 90 },
   graceHours: 0,
   remediationDays: 1,
-  async evaluate(facts) {
+  async evaluate(facts, settings) {
     const [people, identities, logins] = await Promise.all([
       facts.people(),
       facts.identities(),
-      facts.events({ classUids: [3002] }),
+      facts.events({ classUids: [3002], since: facts.daysAgo(Number(settings.lookbackDays)) }),
     ]);
     const outcomes: CheckOutcome[] = [];
     for (const person of people) {

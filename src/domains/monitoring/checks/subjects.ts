@@ -76,3 +76,8 @@ export function days(ms: number): number {
 export function isoDay(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
+
+/** A resource inside a system (a trail, a security group, a key), judged on its own. */
+export function resourceSubject(system: string, kind: string, id: string, name: string): Subject {
+  return { type: 'system', id: `${system}/${kind}/${id}`, name, system };
+}
