@@ -10,13 +10,18 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
+import { openSecretBox, type SecretBox } from '../domains/secrets/secrets.ts';
 import { AssayError, isAssayError } from '../errors.ts';
+import { installAccessControl } from './access.ts';
 import { httpStatusByKind } from './error-mapping.ts';
+import { installSecurityHeaders, logSerializers } from './hardening.ts';
 import { registerRoutes } from './routes.ts';
 
 export interface AppContext {
   config: Config;
   database: Database;
+  /** Seals and opens stored secrets; opened from the config when not given. */
+  secrets?: SecretBox;
 }
 
 export type App = FastifyInstance<
@@ -36,14 +41,12 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 );
 
-export async function buildApp(context: AppContext, options: { logger?: boolean } = {}): Promise<App> {
-  const app = Fastify({
-    logger: options.logger ? { level: context.config.logLevel } : false,
-    bodyLimit: 10 * 1024 * 1024,
-  }).withTypeProvider<TypeBoxTypeProvider>();
-
-  // Bodies are validated strictly (no type coercion: "security" is not ["security"]); path and
-  // query strings are text by nature, so they are coerced to the schema's types.
+/**
+ * Bodies are validated strictly (no type coercion: "security" is not ["security"]; unknown
+ * properties are refused, never silently dropped); path and query strings are text by nature, so
+ * they are coerced to the schema's types.
+ */
+function buildStrictValidator(externalSchemas?: unknown) {
   const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, strict: false });
   const lenient = new Ajv({
     coerceTypes: 'array',
@@ -53,13 +56,39 @@ export async function buildApp(context: AppContext, options: { logger?: boolean 
   });
   addFormats.default(strict);
   addFormats.default(lenient);
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? strict : lenient).compile(schema),
-  );
+  for (const schema of Object.values((externalSchemas ?? {}) as Record<string, object>)) {
+    strict.addSchema(schema);
+    lenient.addSchema(schema);
+  }
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? strict : lenient).compile(schema);
+}
+
+export async function buildApp(
+  given: AppContext,
+  options: { logger?: boolean; logStream?: NodeJS.WritableStream } = {},
+): Promise<App> {
+  const context: AppContext = { ...given, secrets: given.secrets ?? openSecretBox(given.config) };
+  const app = Fastify({
+    logger: options.logger
+      ? {
+          level: context.config.logLevel,
+          serializers: logSerializers,
+          ...(options.logStream ? { stream: options.logStream } : {}),
+        }
+      : false,
+    bodyLimit: 10 * 1024 * 1024,
+    // Given as a factory (not setValidatorCompiler) so that plugins which add shared schemas get
+    // the same strict validators: Fastify rebuilds a plugin's validator from the factory then.
+    schemaController: { compilersFactory: { buildValidator: buildStrictValidator as never } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isAssayError(error)) {
       const status = httpStatusByKind[error.kind];
+      if (typeof error.details?.retryAfterSeconds === 'number') {
+        reply.header('retry-after', String(error.details.retryAfterSeconds));
+      }
       if (status >= 500) {
         request.log.error({ err: error }, 'request failed');
         return reply.status(status).send({ code: error.code, message: 'internal error' });
@@ -120,10 +149,13 @@ export async function buildApp(context: AppContext, options: { logger?: boolean 
     },
   });
   app.addSchema(ErrorBody);
+  installSecurityHeaders(app);
+  installAccessControl(app, context.database);
 
   app.get(
     '/healthz',
     {
+      config: { access: 'public' },
       schema: {
         tags: ['platform'],
         summary: 'Liveness and database reachability',
@@ -136,7 +168,9 @@ export async function buildApp(context: AppContext, options: { logger?: boolean 
     },
   );
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
 
   await app.register(async (api) => registerRoutes(api as unknown as App, context), { prefix: '/api/v1' });
   return app;

@@ -1,8 +1,11 @@
+import type { Kysely } from 'kysely';
 import type { Trx } from '../../db/database.ts';
+import type { DB } from '../../db/schema.ts';
 import type { Actor } from './actor.ts';
 
 export interface AuditEntry {
-  workspaceId: string;
+  /** Null for platform events (sign-ins, people): they belong to no single workspace. */
+  workspaceId: string | null;
   actor: Actor;
   action: string;
   targetType: string;
@@ -10,7 +13,8 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-export async function insertAuditEntry(trx: Trx, entry: AuditEntry): Promise<void> {
+/** The raw insert; services call `recordAudit` (record-audit.ts), the one entry point. */
+export async function insertAuditEntry(trx: Trx | Kysely<DB>, entry: AuditEntry): Promise<void> {
   await trx
     .insertInto('audit_trail')
     .values({

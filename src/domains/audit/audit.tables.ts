@@ -2,7 +2,8 @@ import type { ColumnType, Generated } from 'kysely';
 
 export interface AuditTrailTable {
   id: Generated<number>;
-  workspace_id: string;
+  /** Null for platform events (sign-ins, people). */
+  workspace_id: string | null;
   at: ColumnType<Date, Date | undefined, never>;
   actor_type: string;
   actor_id: string;

@@ -34,6 +34,7 @@ export async function catalogRoutes(app: App) {
   app.get(
     '/catalog',
     {
+      config: { access: 'authenticated' },
       schema: {
         tags: ['catalog'],
         summary: 'Catalog versions',
@@ -46,6 +47,7 @@ export async function catalogRoutes(app: App) {
   app.get(
     '/catalog/criteria',
     {
+      config: { access: 'authenticated' },
       schema: {
         tags: ['catalog'],
         summary: 'Trust Services Criteria',
@@ -65,6 +67,7 @@ export async function catalogRoutes(app: App) {
   app.get(
     '/catalog/templates',
     {
+      config: { access: 'authenticated' },
       schema: {
         tags: ['catalog'],
         summary: 'Control templates',
@@ -84,6 +87,7 @@ export async function catalogRoutes(app: App) {
   app.get(
     '/catalog/frameworks/:framework',
     {
+      config: { access: 'authenticated' },
       schema: {
         tags: ['catalog'],
         summary: "A framework crosswalk (Assay's mapping, not an official one)",

@@ -45,6 +45,7 @@ export async function controlRoutes(app: App, { database }: AppContext) {
   app.get(
     '/workspaces/:workspace/controls',
     {
+      config: { access: { permission: 'controls:read' } },
       schema: {
         tags: ['controls'],
         summary: "The workspace's active controls with owner, criteria and status",
@@ -60,6 +61,7 @@ export async function controlRoutes(app: App, { database }: AppContext) {
   app.get(
     '/workspaces/:workspace/controls/:control',
     {
+      config: { access: { permission: 'controls:read' } },
       schema: {
         tags: ['controls'],
         summary: 'One control, by id or template id',
@@ -74,6 +76,7 @@ export async function controlRoutes(app: App, { database }: AppContext) {
   app.patch(
     '/workspaces/:workspace/controls/:control',
     {
+      config: { access: { permission: 'controls:write' } },
       schema: {
         tags: ['controls'],
         summary: "Assign (or clear, with null) a control's owner",
@@ -94,6 +97,7 @@ export async function controlRoutes(app: App, { database }: AppContext) {
   app.post(
     '/workspaces/:workspace/controls/assign-owner',
     {
+      config: { access: { permission: 'controls:write' } },
       schema: {
         tags: ['controls'],
         summary: 'Assign one owner to every active control with the given owner role',
@@ -119,6 +123,7 @@ export async function controlRoutes(app: App, { database }: AppContext) {
   app.get(
     '/workspaces/:workspace/coverage',
     {
+      config: { access: { permission: 'controls:read' } },
       schema: {
         tags: ['controls'],
         summary: 'Per in-scope criterion: the controls covering it, their owners, and the gaps',

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
-import { insertAuditEntry } from '../audit/audit.repository.ts';
+import { recordAudit } from '../audit/record-audit.ts';
 import { criteriaForCategories, loadCatalog } from '../catalog/catalog.loader.ts';
 import type { TrustServicesCategory } from '../catalog/catalog.types.ts';
 import { findScope } from '../scope/scope.repository.ts';
@@ -79,7 +79,7 @@ export async function assignControlOwner(
     }
     const updated = await updateControlOwner(trx, workspace.id, ids, owner);
     for (const row of updated) {
-      await insertAuditEntry(trx, {
+      await recordAudit(trx, {
         workspaceId: workspace.id,
         actor,
         action: 'control.owner_assigned',

@@ -37,6 +37,7 @@ export async function scopeRoutes(app: App, { database }: AppContext) {
   app.put(
     '/workspaces/:workspace/scope',
     {
+      config: { access: { permission: 'scope:write' } },
       schema: {
         tags: ['scope'],
         summary: 'Choose the Trust Services Categories in scope (Security is always included)',
@@ -66,6 +67,7 @@ export async function scopeRoutes(app: App, { database }: AppContext) {
   app.get(
     '/workspaces/:workspace/scope',
     {
+      config: { access: { permission: 'scope:read' } },
       schema: {
         tags: ['scope'],
         summary: 'The scope: categories and in-scope systems',
@@ -95,6 +97,7 @@ export async function scopeRoutes(app: App, { database }: AppContext) {
   app.post(
     '/workspaces/:workspace/systems',
     {
+      config: { access: { permission: 'scope:write' } },
       schema: {
         tags: ['scope'],
         summary: 'Register an in-scope system',
@@ -131,6 +134,7 @@ export async function scopeRoutes(app: App, { database }: AppContext) {
   app.get(
     '/workspaces/:workspace/systems',
     {
+      config: { access: { permission: 'scope:read' } },
       schema: {
         tags: ['scope'],
         summary: 'In-scope systems',
@@ -146,6 +150,7 @@ export async function scopeRoutes(app: App, { database }: AppContext) {
   app.get(
     '/workspaces/:workspace/system-description',
     {
+      config: { access: { permission: 'scope:read' } },
       schema: {
         tags: ['scope'],
         summary: 'A system-description draft (markdown) generated from the scope',

@@ -1,7 +1,7 @@
 import type { Database } from '../../db/database.ts';
 import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
-import { insertAuditEntry } from '../audit/audit.repository.ts';
+import { recordAudit } from '../audit/record-audit.ts';
 import { criteriaForCategories, loadCatalog, templatesForCriteria } from '../catalog/catalog.loader.ts';
 import { type TrustServicesCategory, trustServicesCategories } from '../catalog/catalog.types.ts';
 import { deactivateControlsExcept, upsertControlsFromTemplates } from '../controls/controls.repository.ts';
@@ -56,7 +56,7 @@ export async function setScope(
       workspace.id,
       templates.map((t) => t.id),
     );
-    await insertAuditEntry(trx, {
+    await recordAudit(trx, {
       workspaceId: workspace.id,
       actor,
       action: 'scope.set',
@@ -121,7 +121,7 @@ export async function addSystem(
       data_classification: input.dataClassification,
       description: input.description ?? '',
     });
-    await insertAuditEntry(trx, {
+    await recordAudit(trx, {
       workspaceId: workspace.id,
       actor,
       action: 'system.added',

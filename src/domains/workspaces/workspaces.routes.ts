@@ -1,6 +1,8 @@
 import { Type } from 'typebox';
+import { AssayError } from '../../errors.ts';
 import type { App, AppContext } from '../../http/app.ts';
 import { requestActor } from '../../http/request-actor.ts';
+import { hasPlatformAuthority, visibleWorkspaces } from '../accounts/caller.ts';
 import { presentWorkspace, WorkspaceSchema } from './workspaces.presenter.ts';
 import { createWorkspace, getWorkspace, listAllWorkspaces } from './workspaces.service.ts';
 
@@ -11,6 +13,7 @@ export async function workspaceRoutes(app: App, { database }: AppContext) {
   app.post(
     '/workspaces',
     {
+      config: { access: { permission: 'workspaces:create' } },
       schema: {
         tags: ['workspaces'],
         summary: 'Create a workspace (a client of an MSP when parent is given)',
@@ -35,6 +38,7 @@ export async function workspaceRoutes(app: App, { database }: AppContext) {
   app.get(
     '/workspaces',
     {
+      config: { access: 'authenticated' },
       schema: {
         tags: ['workspaces'],
         summary: 'List workspaces (the clients of one MSP with ?parent=)',
@@ -46,14 +50,24 @@ export async function workspaceRoutes(app: App, { database }: AppContext) {
       },
     },
     async (request) => {
-      const rows = await listAllWorkspaces(database, { parent: request.query.parent });
-      return { workspaces: rows.map(presentWorkspace) };
+      // Only the workspaces the caller may see; an MSP they cannot see lists as unknown.
+      const visible = await visibleWorkspaces(database, request.caller!);
+      const ids = new Set(visible.map((w) => w.id));
+      const parent = request.query.parent;
+      if (parent !== undefined && !hasPlatformAuthority(request.caller)) {
+        if (!visible.some((w) => w.slug === parent || w.id === parent.toLowerCase())) {
+          throw new AssayError('workspace_not_found', `workspace "${parent}" does not exist`);
+        }
+      }
+      const rows = await listAllWorkspaces(database, { parent });
+      return { workspaces: rows.filter((w) => ids.has(w.id)).map(presentWorkspace) };
     },
   );
 
   app.get(
     '/workspaces/:workspace',
     {
+      config: { access: { permission: 'workspace:read' } },
       schema: {
         tags: ['workspaces'],
         summary: 'One workspace by slug or id',

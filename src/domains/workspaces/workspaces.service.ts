@@ -1,7 +1,7 @@
 import type { Database } from '../../db/database.ts';
 import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
-import { insertAuditEntry } from '../audit/audit.repository.ts';
+import { recordAudit } from '../audit/record-audit.ts';
 import { currentCatalogVersion } from '../catalog/catalog.loader.ts';
 import { findWorkspaceBySlugOrId, insertWorkspace, listWorkspaces } from './workspaces.repository.ts';
 import type { WorkspaceKind } from './workspaces.tables.ts';
@@ -60,7 +60,7 @@ export async function createWorkspace(database: Database, actor: Actor, input: C
       parentId,
       catalogVersion: currentCatalogVersion,
     });
-    await insertAuditEntry(trx, {
+    await recordAudit(trx, {
       workspaceId: row.id,
       actor,
       action: 'workspace.created',
