@@ -164,13 +164,7 @@ export async function setIdentityStatus(
     .execute();
 }
 
-export async function insertIdentityObservation(
-  trx: Trx,
-  workspaceId: string,
-  identityId: string,
-  fact: IdentityFact,
-  batchId: string | null,
-) {
+function splitFact(fact: IdentityFact) {
   const {
     source,
     observedAt,
@@ -181,44 +175,66 @@ export async function insertIdentityObservation(
     passwordLastUsedAt,
     ...rest
   } = fact;
-  // A snapshot identical to the latest one already held says nothing new: re-importing the same
-  // report changes nothing.
+  return { source, observedAt, status, mfaEnabled, passwordEnabled, lastLoginAt, passwordLastUsedAt, rest };
+}
+
+/**
+ * Whether a snapshot says nothing new: identical to the latest one already held for the account
+ * and source (so re-importing the same report changes nothing).
+ */
+export async function observationUnchanged(
+  trx: Trx,
+  workspaceId: string,
+  identityId: string,
+  fact: IdentityFact,
+) {
+  const f = splitFact(fact);
   const latest = await trx
     .selectFrom('identity_observations')
     .select(['status', 'mfa_enabled', 'password_enabled', 'last_login_at', 'password_last_used_at', 'data'])
     .where('workspace_id', '=', workspaceId)
     .where('identity_id', '=', identityId)
-    .where('source', '=', source)
+    .where('source', '=', f.source)
     .orderBy('observed_at', 'desc')
     .limit(1)
     .executeTakeFirst();
   const sameTime = (a: Date | null, b: string | undefined) =>
     (a?.getTime() ?? null) === (b ? Date.parse(b) : null);
-  if (
+  return Boolean(
     latest &&
-    latest.status === status &&
-    latest.mfa_enabled === (mfaEnabled ?? null) &&
-    latest.password_enabled === (passwordEnabled ?? null) &&
-    sameTime(latest.last_login_at, lastLoginAt) &&
-    sameTime(latest.password_last_used_at, passwordLastUsedAt) &&
-    canonicalize(latest.data) === canonicalize(JSON.parse(JSON.stringify(rest)))
-  ) {
-    return false;
-  }
+      latest.status === f.status &&
+      latest.mfa_enabled === (f.mfaEnabled ?? null) &&
+      latest.password_enabled === (f.passwordEnabled ?? null) &&
+      sameTime(latest.last_login_at, f.lastLoginAt) &&
+      sameTime(latest.password_last_used_at, f.passwordLastUsedAt) &&
+      canonicalize(latest.data) === canonicalize(JSON.parse(JSON.stringify(f.rest))),
+  );
+}
+
+export async function insertIdentityObservation(
+  trx: Trx,
+  workspaceId: string,
+  identityId: string,
+  fact: IdentityFact,
+  batchId: string | null,
+  evidenceId: string | null,
+) {
+  const f = splitFact(fact);
   const result = await trx
     .insertInto('identity_observations')
     .values({
       workspace_id: workspaceId,
       identity_id: identityId,
-      source,
-      observed_at: observedAt,
-      status,
-      mfa_enabled: mfaEnabled ?? null,
-      password_enabled: passwordEnabled ?? null,
-      last_login_at: lastLoginAt ?? null,
-      password_last_used_at: passwordLastUsedAt ?? null,
-      data: JSON.stringify(rest),
+      source: f.source,
+      observed_at: f.observedAt,
+      status: f.status,
+      mfa_enabled: f.mfaEnabled ?? null,
+      password_enabled: f.passwordEnabled ?? null,
+      last_login_at: f.lastLoginAt ?? null,
+      password_last_used_at: f.passwordLastUsedAt ?? null,
+      data: JSON.stringify(f.rest),
       batch_id: batchId,
+      evidence_id: evidenceId,
     })
     .onConflict((oc) => oc.columns(['workspace_id', 'identity_id', 'source', 'observed_at']).doNothing())
     .returning('id')

@@ -59,6 +59,7 @@ export interface IdentityObservationsTable {
   password_last_used_at: Timestamp | null;
   data: JSONColumnType<Record<string, unknown>, string, string>;
   batch_id: string | null;
+  evidence_id: string | null;
 }
 
 export interface EntitlementChangesTable {

@@ -4,6 +4,7 @@
  * Records are buffered and written in chunks with multi-row inserts; accounts are resolved once
  * per import through a cache.
  */
+import { createHash } from 'node:crypto';
 import type { Trx } from '../../db/database.ts';
 import { AssayError } from '../../errors.ts';
 import type {
@@ -15,6 +16,8 @@ import type {
   PersonFact,
   RecordPosition,
 } from '../events/event.model.ts';
+import { appendEvidence } from '../evidence/append-evidence.ts';
+import type { EvidenceInput } from '../evidence/envelope.ts';
 import {
   enrichIdentity,
   findIdentity,
@@ -23,12 +26,39 @@ import {
   insertIdentity,
   insertIdentityObservation,
   linkIdentitiesByEmail,
+  observationUnchanged,
   setIdentityStatus,
   upsertPerson,
 } from '../identity/identity.repository.ts';
 import { type BatchCounts, type EventRow, findEventIds, insertEvents } from './ingest.repository.ts';
 
 const chunkSize = 500;
+// The ledger keeps raw payloads up to this size whole; larger ones are kept by hash only.
+const maxRawEvidenceBytes = 256 * 1024;
+
+/** An event's raw payload as received, preserved as ledger evidence (DESIGN §3 Events). */
+function rawEventEvidence(row: EventRow): EvidenceInput {
+  const { event } = row;
+  const raw = JSON.stringify(event.raw ?? null);
+  const content =
+    Buffer.byteLength(raw) <= maxRawEvidenceBytes
+      ? { source: event.source, sourceKey: event.sourceKey, action: event.action, raw: event.raw ?? null }
+      : {
+          source: event.source,
+          sourceKey: event.sourceKey,
+          action: event.action,
+          rawSha256: createHash('sha256').update(raw).digest('hex'),
+          rawBytes: Buffer.byteLength(raw),
+        };
+  const subjectId = row.targetIdentityId ?? row.actorIdentityId;
+  return {
+    kind: 'source.event',
+    subject: subjectId ? { type: 'identity', id: subjectId } : { type: 'system', id: event.system },
+    effectiveAt: event.time,
+    collector: { type: 'connector', id: event.source },
+    content,
+  };
+}
 
 type Positioned<T> = { position: RecordPosition; value: T };
 
@@ -100,9 +130,7 @@ export class IngestWriter {
         if (await upsertPerson(this.#trx, this.#workspaceId, value)) this.counts.people++;
       });
     }
-    for (const { position, value } of identities) {
-      await atPosition(position, () => this.#writeIdentityFact(value));
-    }
+    await this.#writeIdentityFacts(identities);
     await this.#writeEvents(events);
     for (const { position, value } of entitlements) {
       await atPosition(position, () => this.#writeEntitlement(value));
@@ -115,23 +143,55 @@ export class IngestWriter {
     await linkIdentitiesByEmail(this.#trx, this.#workspaceId);
   }
 
-  async #writeIdentityFact(fact: IdentityFact) {
-    const id = await this.#resolve(
-      {
-        type: fact.type,
-        system: fact.system,
-        externalId: fact.externalId,
-        userName: fact.userName,
-        email: fact.email,
-        displayName: fact.displayName,
-      },
-      fact.system,
-      // The account existed from its creation, not only from when a report first listed it.
-      fact.createdAt && fact.createdAt < fact.observedAt ? fact.createdAt : fact.observedAt,
+  async #writeIdentityFacts(facts: Positioned<IdentityFact>[]) {
+    const fresh: { identityId: string; fact: IdentityFact }[] = [];
+    for (const { position, value: fact } of facts) {
+      await atPosition(position, async () => {
+        const identityId = await this.#resolve(
+          {
+            type: fact.type,
+            system: fact.system,
+            externalId: fact.externalId,
+            userName: fact.userName,
+            email: fact.email,
+            displayName: fact.displayName,
+          },
+          fact.system,
+          // The account existed from its creation, not only from when a report first listed it.
+          fact.createdAt && fact.createdAt < fact.observedAt ? fact.createdAt : fact.observedAt,
+        );
+        if (!(await observationUnchanged(this.#trx, this.#workspaceId, identityId, fact))) {
+          fresh.push({ identityId, fact });
+        }
+      });
+    }
+    if (fresh.length === 0) return;
+    // Each new snapshot is preserved in the ledger as it was received.
+    const evidence = await appendEvidence(
+      this.#trx,
+      this.#workspaceId,
+      fresh.map(({ identityId, fact }) => ({
+        kind: 'account.snapshot',
+        subject: { type: 'identity', id: identityId, name: fact.userName },
+        effectiveAt: fact.observedAt,
+        collector: { type: 'connector', id: fact.source },
+        content: fact,
+      })),
     );
-    if (await insertIdentityObservation(this.#trx, this.#workspaceId, id, fact, this.#batchId)) {
-      this.counts.identities++;
-      await setIdentityStatus(this.#trx, this.#workspaceId, id, fact.status, fact.observedAt);
+    for (const [index, { identityId, fact }] of fresh.entries()) {
+      if (
+        await insertIdentityObservation(
+          this.#trx,
+          this.#workspaceId,
+          identityId,
+          fact,
+          this.#batchId,
+          evidence[index]!.id,
+        )
+      ) {
+        this.counts.identities++;
+        await setIdentityStatus(this.#trx, this.#workspaceId, identityId, fact.status, fact.observedAt);
+      }
     }
   }
 
@@ -154,10 +214,21 @@ export class IngestWriter {
           isAccountEvent && event.actor ? await this.#resolveRef(event.actor, event) : null;
         const targetIdentityId =
           isAccountEvent && event.target ? await this.#resolveRef(event.target, event) : null;
-        rows.push({ event, actorIdentityId, targetIdentityId });
+        rows.push({ event, actorIdentityId, targetIdentityId, evidenceId: null });
       });
     }
-    const inserted = await insertEvents(this.#trx, this.#workspaceId, this.#batchId, rows);
+    // Replays are recognised before anything is written, so only new events reach the ledger.
+    const known = new Set<string>();
+    for (const source of new Set(rows.map((r) => r.event.source))) {
+      const keys = rows.filter((r) => r.event.source === source).map((r) => r.event.sourceKey);
+      for (const row of await findEventIds(this.#trx, this.#workspaceId, source, keys)) {
+        known.add(`${source}\u0000${row.source_key}`);
+      }
+    }
+    const fresh = rows.filter((r) => !known.has(`${r.event.source}\u0000${r.event.sourceKey}`));
+    const evidence = await appendEvidence(this.#trx, this.#workspaceId, fresh.map(rawEventEvidence));
+    for (const [index, row] of fresh.entries()) row.evidenceId = evidence[index]!.id;
+    const inserted = await insertEvents(this.#trx, this.#workspaceId, this.#batchId, fresh);
     this.counts.eventsStored += inserted.length;
     this.counts.duplicates += rows.length - inserted.length;
     const newKeys = new Set(inserted.map((r) => `${r.source}\u0000${r.source_key}`));

@@ -5,6 +5,7 @@ export interface EventRow {
   event: NormalizedEvent;
   actorIdentityId: string | null;
   targetIdentityId: string | null;
+  evidenceId: string | null;
 }
 
 /** Inserts events; replays (same source and source key) are skipped. Returns the new rows' ids. */
@@ -13,7 +14,7 @@ export async function insertEvents(trx: Trx, workspaceId: string, batchId: strin
   return trx
     .insertInto('events')
     .values(
-      rows.map(({ event, actorIdentityId, targetIdentityId }) => {
+      rows.map(({ event, actorIdentityId, targetIdentityId, evidenceId }) => {
         const { raw, ...data } = event;
         return {
           workspace_id: workspaceId,
@@ -33,6 +34,7 @@ export async function insertEvents(trx: Trx, workspaceId: string, batchId: strin
           data: JSON.stringify(data),
           raw: raw === undefined ? null : JSON.stringify(raw),
           batch_id: batchId,
+          evidence_id: evidenceId,
         };
       }),
     )

@@ -21,6 +21,7 @@ export interface EventsTable {
   data: JSONColumnType<Record<string, unknown>, string, string>;
   raw: ColumnType<unknown, string | null, string | null>;
   batch_id: string | null;
+  evidence_id: string | null;
   received_at: ColumnType<Date, never, never>;
 }
 

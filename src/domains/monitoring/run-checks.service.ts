@@ -10,6 +10,7 @@ import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
 import { insertAuditEntry } from '../audit/audit.repository.ts';
 import { listControlRows } from '../controls/controls.repository.ts';
+import { appendEvidence } from '../evidence/append-evidence.ts';
 import {
   closeControlInterval,
   completeTasksForFinding,
@@ -147,14 +148,28 @@ async function evaluate(
       ...check.defaults,
       ...((overrides.get(check.id)?.settings ?? {}) as Record<string, never>),
     };
-    const outcomes: CheckOutcome[] = await check.evaluate(facts, settings);
+    const evaluatedOutcomes: CheckOutcome[] = await check.evaluate(facts, settings);
     evaluated.add(check.id);
     const mapped = controlsByCheck.get(check.id) ?? [];
     const seen = new Set<string>();
+    const outcomes = evaluatedOutcomes.filter((o) => {
+      const key = subjectKey(o.subject);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    const evidenceBySubject = await recordResultEvidence(
+      trx,
+      workspaceId,
+      check,
+      mapped,
+      outcomes,
+      asOf,
+      runId,
+    );
     for (const outcome of outcomes) {
       const key = subjectKey(outcome.subject);
-      if (seen.has(key)) continue;
-      seen.add(key);
+      const evidenceId = evidenceBySubject.get(key) ?? null;
       results.push({
         workspace_id: workspaceId,
         run_id: runId,
@@ -165,7 +180,7 @@ async function evaluate(
         detail: outcome.detail,
         facts: JSON.stringify(outcome.facts ?? {}),
         as_of: asOf,
-        evidence_id: null,
+        evidence_id: evidenceId,
       });
       const current = live.get(`${check.id}\u0000${key}`);
       if (outcome.status === 'fail') {
@@ -193,6 +208,7 @@ async function evaluate(
             owner: mapped.find((c) => c.owner)?.owner ?? null,
             closing_evidence_id: null,
             exception_id: exception?.id ?? null,
+            evidence_ids: evidenceId ? [evidenceId] : [],
           });
           opened++;
           live.set(`${check.id}\u0000${key}`, finding);
@@ -287,6 +303,59 @@ async function evaluate(
     findingsOpen: openCount,
     drift,
   };
+}
+
+// Results are preserved in the ledger per check and run, in items of this many subjects.
+const resultsPerEvidenceItem = 1000;
+
+/**
+ * Preserves a check's verdicts in the evidence ledger (the raw material of Type II: each day's
+ * monitoring) and returns the evidence id per subject, which findings cite.
+ */
+async function recordResultEvidence(
+  trx: Trx,
+  workspaceId: string,
+  check: CheckDefinition,
+  controls: { template_id: string }[],
+  outcomes: CheckOutcome[],
+  asOf: Date,
+  runId: string,
+): Promise<Map<string, string>> {
+  const bySubject = new Map<string, string>();
+  if (outcomes.length === 0) return bySubject;
+  const chunks: CheckOutcome[][] = [];
+  for (let i = 0; i < outcomes.length; i += resultsPerEvidenceItem)
+    chunks.push(outcomes.slice(i, i + resultsPerEvidenceItem));
+  const records = await appendEvidence(
+    trx,
+    workspaceId,
+    chunks.map((chunk) => ({
+      kind: 'check.result',
+      controls: controls.map((c) => c.template_id),
+      criteria: check.criteria,
+      subject:
+        chunk.length === 1
+          ? { type: chunk[0]!.subject.type, id: chunk[0]!.subject.id, name: chunk[0]!.subject.name }
+          : null,
+      effectiveAt: asOf,
+      collector: { type: 'check', id: check.id, name: check.title },
+      content: {
+        checkId: check.id,
+        runId,
+        asOf: asOf.toISOString(),
+        results: chunk.map((o) => ({
+          subject: o.subject,
+          status: o.status,
+          detail: o.detail,
+          facts: o.facts ?? {},
+        })),
+      },
+    })),
+  );
+  chunks.forEach((chunk, index) => {
+    for (const o of chunk) bySubject.set(subjectKey(o.subject), records[index]!.id);
+  });
+  return bySubject;
 }
 
 /** Recomputes the status of every control a run touched and records changes as new intervals. */
