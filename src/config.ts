@@ -28,6 +28,23 @@ export interface Config {
   secretKey: string | undefined;
   /** PostgreSQL server that the test suite uses in addition to PGlite (tests only). */
   testDatabaseUrl: string | undefined;
+  /** Milliseconds between a worker's looks at the job queue (it also wakes when this process enqueues). */
+  workerPollMs: number;
+  /** Jobs one worker process runs at once (1 on the embedded database). */
+  workerConcurrency: number;
+  /** Seconds a claimed job stays leased to its worker; a lapsed lease makes it claimable again. */
+  jobLeaseSeconds: number;
+  /** Seconds between scheduler ticks (scheduled checks, ledger checkpoints, clean-up). */
+  schedulerIntervalSeconds: number;
+  /** Default digest window of a notification channel; critical notifications go at once. */
+  notificationDigestSeconds: number;
+  /** Outgoing mail server for email channels, e.g. smtp://user:pass@mail.example:587. */
+  smtpUrl: string | undefined;
+  /** The From address of notification emails. */
+  smtpFrom: string;
+  /** Latency benchmark: how long to feed events, and at what rate (default: by database engine). */
+  benchLatencySeconds: number;
+  benchLatencyRate: number | undefined;
 }
 
 export interface ConfigOverrides {
@@ -134,7 +151,50 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
       rawTestUrl !== undefined && rawTestUrl !== ''
         ? parseDatabaseUrl('ASSAY_TEST_DATABASE_URL', rawTestUrl)
         : undefined,
+    workerPollMs: parseInteger('ASSAY_WORKER_POLL_MS', env.ASSAY_WORKER_POLL_MS ?? '200', 10, 60_000),
+    workerConcurrency: parseInteger('ASSAY_WORKER_CONCURRENCY', env.ASSAY_WORKER_CONCURRENCY ?? '4', 1, 64),
+    jobLeaseSeconds: parseInteger('ASSAY_JOB_LEASE_SECONDS', env.ASSAY_JOB_LEASE_SECONDS ?? '120', 5, 3600),
+    schedulerIntervalSeconds: parseInteger(
+      'ASSAY_SCHEDULER_INTERVAL_SECONDS',
+      env.ASSAY_SCHEDULER_INTERVAL_SECONDS ?? '15',
+      1,
+      3600,
+    ),
+    notificationDigestSeconds: parseInteger(
+      'ASSAY_NOTIFICATION_DIGEST_SECONDS',
+      env.ASSAY_NOTIFICATION_DIGEST_SECONDS ?? '900',
+      0,
+      86_400,
+    ),
+    smtpUrl: env.ASSAY_SMTP_URL ? parseSmtpUrl(env.ASSAY_SMTP_URL) : undefined,
+    smtpFrom: env.ASSAY_SMTP_FROM || 'Assay <assay@localhost>',
+    benchLatencySeconds: parseInteger(
+      'ASSAY_BENCH_LATENCY_SECONDS',
+      env.ASSAY_BENCH_LATENCY_SECONDS ?? '10',
+      1,
+      3600,
+    ),
+    benchLatencyRate: env.ASSAY_BENCH_LATENCY_RATE
+      ? parseInteger('ASSAY_BENCH_LATENCY_RATE', env.ASSAY_BENCH_LATENCY_RATE, 1, 100_000)
+      : undefined,
   };
+}
+
+function parseSmtpUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    bad(
+      'ASSAY_SMTP_URL',
+      '<redacted>',
+      'is not a URL (expected smtp://user:password@host:port or smtps://…)',
+    );
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    bad('ASSAY_SMTP_URL', `${url.protocol}//…`, 'must use the smtp:// or smtps:// scheme');
+  }
+  return raw;
 }
 
 function isKeyMaterial(value: string): boolean {

@@ -32,6 +32,7 @@ export const errorCodes = {
   member_not_found: 'not_found',
   token_not_found: 'not_found',
   sso_not_configured: 'not_found',
+  notification_channel_not_found: 'not_found',
   // conflicts (HTTP 409, CLI exit 2)
   workspace_exists: 'conflict',
   parent_not_msp: 'conflict',
@@ -43,6 +44,7 @@ export const errorCodes = {
   last_owner: 'conflict',
   totp_already_enabled: 'conflict',
   identity_conflict: 'conflict',
+  notification_channel_exists: 'conflict',
   // auth (HTTP 401/403, CLI exit 1)
   unauthenticated: 'unauthenticated',
   forbidden: 'forbidden',
@@ -56,6 +58,8 @@ export const errorCodes = {
   data_directory_locked: 'unavailable',
   secret_key_missing: 'unavailable',
   secret_undecryptable: 'internal',
+  smtp_not_configured: 'unavailable',
+  notification_delivery_failed: 'unavailable',
   // everything unexpected (HTTP 500, CLI exit 1); message never leaks internals over HTTP
   internal: 'internal',
 } as const;

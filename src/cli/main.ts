@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCheckCommands } from './commands/checks.command.ts';
 import { registerControlCommands } from './commands/controls.command.ts';
 import { registerImportCommand } from './commands/import.command.ts';
+import { registerNotificationCommands } from './commands/notifications.command.ts';
 import { registerScopeCommands } from './commands/scope.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
 import { registerTenantCommands } from './commands/tenant.command.ts';
@@ -28,6 +29,7 @@ export function buildProgram(io: CommandIO): Command {
   registerControlCommands(program, io);
   registerImportCommand(program, io);
   registerCheckCommands(program, io);
+  registerNotificationCommands(program, io);
   for (const command of program.commands) applyToTree(command);
   return program;
 }

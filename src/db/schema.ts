@@ -9,8 +9,10 @@ import type { EvidenceTables } from '../domains/evidence/evidence.tables.ts';
 import type { IdentityTables } from '../domains/identity/identity.tables.ts';
 import type { IngestTables } from '../domains/ingest/ingest.tables.ts';
 import type { MonitoringTables } from '../domains/monitoring/monitoring.tables.ts';
+import type { NotificationTables } from '../domains/notifications/notifications.tables.ts';
 import type { ScopeTables } from '../domains/scope/scope.tables.ts';
 import type { WorkspaceTables } from '../domains/workspaces/workspaces.tables.ts';
+import type { JobTables } from '../jobs/jobs.tables.ts';
 
 export interface DB
   extends WorkspaceTables,
@@ -21,4 +23,6 @@ export interface DB
     IdentityTables,
     MonitoringTables,
     EvidenceTables,
-    AccountTables {}
+    AccountTables,
+    JobTables,
+    NotificationTables {}

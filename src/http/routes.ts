@@ -4,6 +4,7 @@ import { catalogRoutes } from '../domains/catalog/catalog.routes.ts';
 import { controlRoutes } from '../domains/controls/controls.routes.ts';
 import { identityRoutes } from '../domains/identity/identity.routes.ts';
 import { ingestRoutes } from '../domains/ingest/ingest.routes.ts';
+import { notificationRoutes } from '../domains/notifications/notifications.routes.ts';
 import { scopeRoutes } from '../domains/scope/scope.routes.ts';
 import { workspaceRoutes } from '../domains/workspaces/workspaces.routes.ts';
 import type { App, AppContext } from './app.ts';
@@ -18,6 +19,7 @@ export const routeModules = [
   identityRoutes,
   accountRoutes,
   workspaceAccessRoutes,
+  notificationRoutes,
 ];
 
 export async function registerRoutes(app: App, context: AppContext): Promise<void> {

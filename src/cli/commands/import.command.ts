@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { importKinds } from '../../domains/events/event.model.ts';
 import { type ImportProgress, importFile, parseImportKind } from '../../domains/ingest/import.service.ts';
 import { AssayError } from '../../errors.ts';
+import { type InlineEvaluation, runQueuedEvaluationNow } from '../../jobs/evaluation.ts';
 import { type CommandIO, cliActor, configFrom, globalOptions, output, withDatabase } from '../runtime.ts';
 
 function parseColumns(raw: string | undefined): Record<string, string> | undefined {
@@ -68,23 +69,66 @@ export function registerImportCommand(program: Command, io: CommandIO) {
               );
             }
           : undefined;
-        const summary = await withDatabase(configFrom(options), (db) =>
-          importFile(db, cliActor(), opts.tenant, kind, createReadStream(file), {
+        const config = configFrom(options);
+        const { summary, checks } = await withDatabase(config, async (db) => {
+          const summary = await importFile(db, cliActor(), opts.tenant, kind, createReadStream(file), {
             fileName: basename(file),
             observedAt: opts.observedAt,
             columns,
             onProgress,
-          }),
-        );
+          });
+          // No worker runs in the CLI: the checks the import triggered are evaluated here, now.
+          const checks = await runQueuedEvaluationNow(
+            db,
+            summary.evaluation,
+            cliActor(),
+            config.jobLeaseSeconds,
+          );
+          return { summary, checks };
+        });
         if (showProgress) process.stderr.write('\n');
-        const { storedEventIds: _ids, ...result } = summary;
+        const { storedEventIds: _ids, ...imported } = summary;
+        const result = { ...imported, checks: presentInlineEvaluation(checks) };
         output(io, options, result, (r) =>
           [
             `imported ${r.fileName} (${r.kind}) into ${r.workspace}: ${r.recordsRead} records read`,
             `  events stored ${r.eventsStored}, already present ${r.duplicates}, people ${r.people}, ` +
               `account observations ${r.identities}, entitlement changes ${r.entitlementChanges}`,
+            describeInlineEvaluation(checks),
           ].join('\n'),
         );
       },
     );
+}
+
+function presentInlineEvaluation(checks: InlineEvaluation) {
+  if (checks.status !== 'evaluated') return checks;
+  const { summary } = checks;
+  return {
+    status: checks.status,
+    runId: summary.runId,
+    asOf: summary.asOf,
+    checks: summary.checks,
+    failures: summary.failures,
+    findingsOpened: summary.findingsOpened,
+    findingsClosed: summary.findingsClosed,
+    findingsOpen: summary.findingsOpen,
+    drift: summary.drift.length,
+  };
+}
+
+function describeInlineEvaluation(checks: InlineEvaluation): string {
+  switch (checks.status) {
+    case 'none':
+      return '  checks: nothing new to evaluate';
+    case 'queued':
+      return `  checks: queued as job ${checks.jobId} (${checks.reason})`;
+    case 'evaluated': {
+      const s = checks.summary;
+      return (
+        `  checks: ${s.checks} evaluated as of ${s.asOf}, ${s.findingsOpened} findings opened, ` +
+        `${s.findingsClosed} closed, ${s.findingsOpen} open, ${s.drift.length} control status changes`
+      );
+    }
+  }
 }

@@ -8,6 +8,13 @@ import { getImporter } from '../../connectors/registry.ts';
 import type { ImportInput } from '../../connectors/shared/import-context.ts';
 import type { Database } from '../../db/database.ts';
 import { AssayError, isAssayError } from '../../errors.ts';
+import {
+  enqueueEvaluation,
+  type QueuedEvaluation,
+  type TouchedFacts,
+  touchedByImport,
+} from '../../jobs/evaluation.ts';
+import { wakeWorkers } from '../../jobs/queue.ts';
 import type { Actor } from '../audit/actor.ts';
 import { insertAuditEntry } from '../audit/audit.repository.ts';
 import { importKinds, isImportKind } from '../events/event.model.ts';
@@ -35,6 +42,10 @@ export interface ImportSummary extends BatchCounts {
   kind: string;
   fileName: string;
   storedEventIds: number[];
+  /** What the import changed, in the vocabulary of check triggers. */
+  touched: TouchedFacts;
+  /** The evaluation queued for the checks those changes trigger (null: none triggered). */
+  evaluation: QueuedEvaluation | null;
 }
 
 export function parseImportKind(kind: string) {
@@ -76,7 +87,7 @@ export async function importFile(
   }
   let lastReport = 0;
   try {
-    return await database.inWorkspace(workspace.id, async (trx) => {
+    const summary = await database.inWorkspace(workspace.id, async (trx) => {
       const batch = await insertImportBatch(trx, {
         workspaceId: workspace.id,
         kind,
@@ -110,6 +121,9 @@ export async function importFile(
         targetId: batch.id,
         details: { kind, fileName: options.fileName, ...writer.counts },
       });
+      // The evaluation commits with the import: an acknowledged import never misses its checks.
+      const touched = await touchedByImport(trx, workspace.id, batch.id, writer.counts);
+      const evaluation = await enqueueEvaluation(trx, workspace.id, touched, 'import');
       return {
         batchId: batch.id,
         workspace: workspace.slug,
@@ -117,8 +131,12 @@ export async function importFile(
         fileName: options.fileName,
         ...writer.counts,
         storedEventIds: writer.storedEventIds,
+        touched,
+        evaluation,
       };
     });
+    if (summary.evaluation) wakeWorkers();
+    return summary;
   } catch (error) {
     // Nothing of the batch was committed; record that it was refused, and why, on its own.
     const message = isAssayError(error) ? error.message : 'import failed';
