@@ -2,10 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { registerCheckCommands } from './commands/checks.command.ts';
 import { registerControlCommands } from './commands/controls.command.ts';
 import { registerImportCommand } from './commands/import.command.ts';
+import { registerMemberCommands } from './commands/member.command.ts';
 import { registerNotificationCommands } from './commands/notifications.command.ts';
 import { registerScopeCommands } from './commands/scope.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
 import { registerTenantCommands } from './commands/tenant.command.ts';
+import { registerTokenCommands } from './commands/token.command.ts';
+import { registerUserCommands } from './commands/user.command.ts';
 import { type CommandIO, type GlobalOptions, reportError } from './runtime.ts';
 
 const defaultIO: CommandIO = {
@@ -27,6 +30,9 @@ export function buildProgram(io: CommandIO): Command {
   registerTenantCommands(program, io);
   registerScopeCommands(program, io);
   registerControlCommands(program, io);
+  registerUserCommands(program, io);
+  registerMemberCommands(program, io);
+  registerTokenCommands(program, io);
   registerImportCommand(program, io);
   registerCheckCommands(program, io);
   registerNotificationCommands(program, io);

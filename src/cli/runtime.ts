@@ -21,6 +21,8 @@ export interface GlobalOptions {
 export interface CommandIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Everything on standard input (`--password-stdin`); process.stdin when not given. */
+  stdin?: () => Promise<string>;
 }
 
 export function globalOptions(command: Command): GlobalOptions {
