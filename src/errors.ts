@@ -33,6 +33,7 @@ export const errorCodes = {
   token_not_found: 'not_found',
   sso_not_configured: 'not_found',
   notification_channel_not_found: 'not_found',
+  connector_not_found: 'not_found',
   // conflicts (HTTP 409, CLI exit 2)
   workspace_exists: 'conflict',
   parent_not_msp: 'conflict',
@@ -45,6 +46,7 @@ export const errorCodes = {
   totp_already_enabled: 'conflict',
   identity_conflict: 'conflict',
   notification_channel_exists: 'conflict',
+  connector_exists: 'conflict',
   // auth (HTTP 401/403, CLI exit 1)
   unauthenticated: 'unauthenticated',
   forbidden: 'forbidden',
@@ -60,6 +62,7 @@ export const errorCodes = {
   secret_undecryptable: 'internal',
   smtp_not_configured: 'unavailable',
   notification_delivery_failed: 'unavailable',
+  connector_pull_failed: 'unavailable',
   // everything unexpected (HTTP 500, CLI exit 1); message never leaks internals over HTTP
   internal: 'internal',
 } as const;

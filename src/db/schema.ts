@@ -4,6 +4,7 @@
  */
 import type { AccountTables } from '../domains/accounts/accounts.tables.ts';
 import type { AuditTables } from '../domains/audit/audit.tables.ts';
+import type { ConnectorTables } from '../domains/connectors/connectors.tables.ts';
 import type { ControlTables } from '../domains/controls/controls.tables.ts';
 import type { EvidenceTables } from '../domains/evidence/evidence.tables.ts';
 import type { IdentityTables } from '../domains/identity/identity.tables.ts';
@@ -25,4 +26,5 @@ export interface DB
     EvidenceTables,
     AccountTables,
     JobTables,
-    NotificationTables {}
+    NotificationTables,
+    ConnectorTables {}

@@ -57,6 +57,25 @@ const kindsMatch: [ImportKind] extends [Static<typeof ImportKindSchema>]
   : false = true;
 void kindsMatch;
 
+/**
+ * Sources that push facts to Assay rather than being imported from a file (so they are no
+ * `assay import` kind): `scim` is the SCIM 2.0 service provider (src/connectors/scim).
+ */
+export const pushSources = ['scim'] as const;
+/**
+ * Sources Assay pulls from on its own (src/connectors/ldap, src/connectors/git), configured as
+ * connectors (`assay connector add`): `ldap` reads a directory's users and groups, `git` a
+ * repository's history.
+ */
+export const pullSources = ['ldap', 'git'] as const;
+export const EventSourceSchema = Type.Union([
+  ImportKindSchema,
+  Type.Literal('scim'),
+  Type.Literal('ldap'),
+  Type.Literal('git'),
+]);
+export type EventSource = Static<typeof EventSourceSchema>;
+
 // ---------------------------------------------------------------------------------------------
 // Shared parts
 
@@ -353,6 +372,29 @@ export const CodeChangeSchema = Type.Object({
   mergedBy: Type.Optional(Type.String()),
   reviewState: Type.Optional(Type.String()),
   commitCount: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** The commit the event is about (full object name), when the source names one (git). */
+  commit: Type.Optional(Type.String()),
+  /** The commit's parents: two or more for a merge commit. */
+  parents: Type.Optional(Type.Array(Type.String())),
+  /**
+   * The commit's signature as git verifies it (`%G?`): `good`, `good_untrusted` (valid, key of
+   * unknown trust), `expired` (good signature, expired), `expired_key`, `revoked_key`, `bad`,
+   * `unverifiable` (no key to check it with) or `none` (unsigned).
+   */
+  signature: Type.Optional(
+    Type.Union([
+      Type.Literal('good'),
+      Type.Literal('good_untrusted'),
+      Type.Literal('expired'),
+      Type.Literal('expired_key'),
+      Type.Literal('revoked_key'),
+      Type.Literal('bad'),
+      Type.Literal('unverifiable'),
+      Type.Literal('none'),
+    ]),
+  ),
+  /** Other authors a commit credits (`Co-authored-by:` trailers), as email addresses. */
+  coAuthors: Type.Optional(Type.Array(Type.String())),
 });
 export type CodeChange = Static<typeof CodeChangeSchema>;
 
@@ -369,8 +411,8 @@ export const EmploymentChangeSchema = Type.Object({
 export type EmploymentChange = Static<typeof EmploymentChangeSchema>;
 
 export const NormalizedEventSchema = Type.Object({
-  /** The importer kind that produced the event. */
-  source: ImportKindSchema,
+  /** The importer kind (or push or pull source) that produced the event. */
+  source: EventSourceSchema,
   /**
    * Unique within `source`: the vendor's event id (Okta `uuid`, CloudTrail `eventID`, GitHub
    * `_document_id`, Google `id.time`+`id.uniqueQualifier`+event) or, where the vendor gives none,
@@ -471,7 +513,7 @@ export type AccessKey = Static<typeof AccessKeySchema>;
  * report). `system` is `okta`, `aws-iam:<account id>`, `github:<org>` or `google-workspace`.
  */
 export const IdentityFactSchema = Type.Object({
-  source: ImportKindSchema,
+  source: EventSourceSchema,
   system: Type.String(),
   /** The system's stable id for the account (AWS: the ARN). */
   externalId: Type.String(),
@@ -502,7 +544,7 @@ export type IdentityFact = Static<typeof IdentityFactSchema>;
 
 /** An entitlement an account gained (`granted: true`) or lost (`granted: false`) at `at`. */
 export const EntitlementFactSchema = Type.Object({
-  source: ImportKindSchema,
+  source: EventSourceSchema,
   system: Type.String(),
   identity: IdentityRefSchema,
   name: Type.String(),
