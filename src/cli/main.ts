@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheckCommands } from './commands/checks.command.ts';
 import { registerControlCommands } from './commands/controls.command.ts';
+import { registerEvidenceCommands } from './commands/evidence.command.ts';
 import { registerImportCommand } from './commands/import.command.ts';
 import { registerMemberCommands } from './commands/member.command.ts';
 import { registerNotificationCommands } from './commands/notifications.command.ts';
@@ -33,6 +34,7 @@ export function buildProgram(io: CommandIO): Command {
   registerUserCommands(program, io);
   registerMemberCommands(program, io);
   registerTokenCommands(program, io);
+  registerEvidenceCommands(program, io);
   registerImportCommand(program, io);
   registerCheckCommands(program, io);
   registerNotificationCommands(program, io);

@@ -2,6 +2,7 @@ import { accountRoutes } from '../domains/accounts/accounts.routes.ts';
 import { workspaceAccessRoutes } from '../domains/accounts/workspace-access.routes.ts';
 import { catalogRoutes } from '../domains/catalog/catalog.routes.ts';
 import { controlRoutes } from '../domains/controls/controls.routes.ts';
+import { evidenceRoutes } from '../domains/evidence/evidence.routes.ts';
 import { identityRoutes } from '../domains/identity/identity.routes.ts';
 import { ingestRoutes } from '../domains/ingest/ingest.routes.ts';
 import { notificationRoutes } from '../domains/notifications/notifications.routes.ts';
@@ -17,6 +18,7 @@ export const routeModules = [
   controlRoutes,
   ingestRoutes,
   identityRoutes,
+  evidenceRoutes,
   accountRoutes,
   workspaceAccessRoutes,
   notificationRoutes,

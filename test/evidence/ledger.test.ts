@@ -62,7 +62,7 @@ test('appendEvidence records canonical envelopes at consecutive leaves, inside t
   assert.equal(stored.envelope, canonicalize(first[1]!.envelope), 'stored byte for byte');
   assert.deepEqual(stored.content, sampleEvidence(1).content);
   assert.equal(stored.item.leafIndex, 1);
-  assert.equal(stored.retainedUntil, '2028-03-01T10:00:00.000Z', '730 days after collection');
+  assert.equal(stored.retainedUntil, '2028-03-01T09:30:00.000Z', '730 days after it happened');
   const verification = await verifyLedger(f.database, f.store, f.slug);
   assert.equal(verification.ok, true, JSON.stringify(verification.failures));
   assert.equal(verification.treeSize, 4);

@@ -134,6 +134,61 @@ export async function uploadEvidenceBlob(
   return result;
 }
 
+/**
+ * Adds one item with its file in one step (CLI): the file streams into the blob store, then the
+ * registration and the evidence commit together. If the evidence is refused, a file this call
+ * stored and nobody else registered is removed again, so bad input leaves nothing behind.
+ */
+export async function addEvidenceWithFile(
+  database: Database,
+  store: BlobStore,
+  actor: Actor,
+  workspaceRef: string,
+  input: EvidenceInput,
+  file: {
+    source: Readable | AsyncIterable<Uint8Array | string>;
+    mediaType: string;
+    fileName: string | null;
+    expectedSha256?: string | undefined;
+  },
+): Promise<EvidenceRecord> {
+  const workspace = await getWorkspace(database, workspaceRef);
+  if (file.expectedSha256 !== undefined && !/^[0-9a-f]{64}$/.test(file.expectedSha256)) {
+    throw new AssayError('validation_failed', 'sha256: must be 64 lowercase hex characters', {
+      field: 'sha256',
+    });
+  }
+  const stored = await store.put(
+    file.source,
+    file.expectedSha256 === undefined ? {} : { expectedSha256: file.expectedSha256 },
+  );
+  try {
+    const [record] = await database.inWorkspace(workspace.id, async (trx) => {
+      await registerBlob(trx, workspace.id, stored.sha256, stored.size);
+      const records = await appendEvidence(trx, workspace.id, [
+        { ...input, blob: { sha256: stored.sha256, mediaType: file.mediaType, fileName: file.fileName } },
+      ]);
+      await insertAuditEntry(trx, {
+        workspaceId: workspace.id,
+        actor,
+        action: 'evidence.appended',
+        targetType: 'evidence',
+        targetId: records[0]!.id,
+        details: { count: 1, firstLeaf: records[0]!.leafIndex, blobSha256: stored.sha256 },
+      });
+      return records;
+    });
+    return record!;
+  } catch (error) {
+    if (stored.created) {
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from evidence_blobs where sha256 = ${stored.sha256}`.execute(database.db);
+      if ((rows[0]?.n ?? 0) === 0) await store.delete(stored.sha256);
+    }
+    throw error;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading evidence
 
@@ -282,7 +337,7 @@ async function checkpointFor(trx: Trx, workspaceId: string, treeSize: number | u
     throw new AssayError(
       'checkpoint_not_found',
       treeSize === undefined
-        ? 'the ledger has no checkpoint yet; create one (assay evidence checkpoint, or POST …/evidence/ledger/checkpoints)'
+        ? 'the ledger has no checkpoint yet; create one (assay evidence checkpoint, or POST …/evidence-ledger/checkpoints)'
         : `there is no checkpoint of tree size ${treeSize}`,
     );
   }

@@ -1,7 +1,8 @@
 /**
  * Keeping and letting go of evidence.
  *
- * - Retention: each kind of evidence is kept at least N days after it happened (default 730:
+ * - Retention: each kind of evidence is kept at least N days after it happened — its effective
+ *   time — (default 730:
  *   an audit period plus a year, configurable per kind and per workspace). Disposal before then
  *   is refused (`retention_not_elapsed`).
  * - Legal holds: while a hold matches an item (by item, kind, control, subject, or the whole
@@ -89,10 +90,9 @@ export function retentionDaysFor(policies: RetentionPolicies, kind: string): num
   return policies.policies.find((p) => p.kind === kind)?.days ?? policies.defaultDays;
 }
 
-/** Kept until `days` after the later of its effective and collection times. */
-export function retainedUntil(item: { effectiveAt: string; collectedAt: string }, days: number): string {
-  const from = Math.max(Date.parse(item.effectiveAt), Date.parse(item.collectedAt));
-  return new Date(from + days * 86_400_000).toISOString();
+/** Kept until `days` after it happened (its effective time: what audit periods are about). */
+export function retainedUntil(item: { effectiveAt: string }, days: number): string {
+  return new Date(Date.parse(item.effectiveAt) + days * 86_400_000).toISOString();
 }
 
 export async function listRetentionPolicies(database: Database, workspaceRef: string) {
@@ -596,13 +596,7 @@ export async function disposeEvidence(
     }
     const policies = await retentionPoliciesIn(trx, workspace.id);
     const days = retentionDaysFor(policies, row.kind);
-    const until = retainedUntil(
-      {
-        effectiveAt: new Date(row.effective_at).toISOString(),
-        collectedAt: new Date(row.collected_at).toISOString(),
-      },
-      days,
-    );
+    const until = retainedUntil({ effectiveAt: new Date(row.effective_at).toISOString() }, days);
     if (Date.parse(until) > now.getTime()) {
       throw new AssayError(
         'retention_not_elapsed',
