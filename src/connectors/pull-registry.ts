@@ -1,20 +1,22 @@
 /** The pull connectors by kind (`assay connector add KIND`). */
 import { AssayError } from '../errors.ts';
+import { gitConnector } from './git/git.connector.ts';
 import { ldapConnector } from './ldap/ldap.connector.ts';
-import { type PullConnector, type PullKind, pullKinds } from './pull.ts';
+import { isPullKind, type PullConnector, type PullKind, pullKinds } from './pull.ts';
 
-export const pullConnectors: Partial<Record<PullKind, PullConnector>> = {
+// Each connector is typed by its own settings; the registry hands them out by kind.
+export const pullConnectors: Readonly<Record<PullKind, PullConnector>> = {
   ldap: ldapConnector as unknown as PullConnector,
+  git: gitConnector as unknown as PullConnector,
 };
 
 export function getPullConnector(kind: string): PullConnector {
-  const connector = (pullConnectors as Record<string, PullConnector | undefined>)[kind];
-  if (!connector) {
+  if (!isPullKind(kind)) {
     throw new AssayError(
       'validation_failed',
       `unknown connector kind "${kind}" (expected one of ${pullKinds.join(', ')})`,
       { field: 'kind' },
     );
   }
-  return connector;
+  return pullConnectors[kind];
 }
