@@ -2,6 +2,8 @@
  * The database's shape for Kysely: each domain declares its tables in `<domain>.tables.ts` and
  * this file joins them into one interface.
  */
+import type { ScimTables } from '../connectors/scim/scim.tables.ts';
+import type { WebhookTables } from '../connectors/webhooks/webhooks.tables.ts';
 import type { AccountTables } from '../domains/accounts/accounts.tables.ts';
 import type { AuditTables } from '../domains/audit/audit.tables.ts';
 import type { ConnectorTables } from '../domains/connectors/connectors.tables.ts';
@@ -27,4 +29,6 @@ export interface DB
     AccountTables,
     JobTables,
     NotificationTables,
+    ScimTables,
+    WebhookTables,
     ConnectorTables {}

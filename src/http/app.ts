@@ -9,6 +9,8 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
+import { scimRoutes } from '../connectors/scim/scim.routes.ts';
+import { webhookRoutes } from '../connectors/webhooks/webhooks.routes.ts';
 import type { Database } from '../db/database.ts';
 import { openSecretBox, type SecretBox } from '../domains/secrets/secrets.ts';
 import { AssayError, isAssayError } from '../errors.ts';
@@ -173,5 +175,8 @@ export async function buildApp(
   );
 
   await app.register(async (api) => registerRoutes(api as unknown as App, context), { prefix: '/api/v1' });
+  // Push connectors: their own content types, error formats and credentials (see each plugin).
+  await app.register(scimRoutes(context), { prefix: '/scim/v2' });
+  await app.register(webhookRoutes(context), { prefix: '/webhooks' });
   return app;
 }
