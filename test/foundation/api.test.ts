@@ -147,6 +147,10 @@ test('scope → controls → coverage for security, availability and confidentia
 test('scope: unknown category and unknown workspace are refused and nothing is written', async (t) => {
   const { app, database } = await buildTestApp(t);
   await app.inject({ method: 'POST', url: '/api/v1/workspaces', payload: { slug: 'acme' } });
+  const securityControlCount = (
+    await app.inject({ method: 'GET', url: '/api/v1/workspaces/acme/controls' })
+  ).json().controls.length;
+  assert.ok(securityControlCount > 20, 'a new workspace starts with the Security controls');
   const bad = await app.inject({
     method: 'PUT',
     url: '/api/v1/workspaces/acme/scope',
@@ -156,11 +160,13 @@ test('scope: unknown category and unknown workspace are refused and nothing is w
   assert.equal(bad.json().code, 'unknown_category');
   assert.match(bad.json().message, /"uptime"/);
   const counts = await database.withRawConnection((c) =>
-    c.query<{ n: number }>(
-      'select (select count(*) from controls) + (select count(*) from workspace_scopes) as n',
+    c.query<{ n: number; scope: string[] }>(
+      'select (select count(*) from controls where active) as n, (select categories from workspace_scopes) as scope',
     ),
   );
-  assert.equal(Number(counts[0]!.n), 0);
+  // Still only the Security scope every workspace starts with.
+  assert.deepEqual(counts[0]!.scope, ['security']);
+  assert.equal(Number(counts[0]!.n), securityControlCount);
 
   const wrongType = await app.inject({
     method: 'PUT',

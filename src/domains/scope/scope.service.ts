@@ -2,11 +2,10 @@ import type { Database } from '../../db/database.ts';
 import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { criteriaForCategories, loadCatalog, templatesForCriteria } from '../catalog/catalog.loader.ts';
 import { type TrustServicesCategory, trustServicesCategories } from '../catalog/catalog.types.ts';
-import { deactivateControlsExcept, upsertControlsFromTemplates } from '../controls/controls.repository.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
-import { findScope, findSystemByName, insertSystem, listSystems, upsertScope } from './scope.repository.ts';
+import { applyScope } from './apply-scope.ts';
+import { findScope, findSystemByName, insertSystem, listSystems } from './scope.repository.ts';
 import type { DataClassification, SystemEnvironment, SystemKind } from './scope.tables.ts';
 
 const categoryAliases: Record<string, TrustServicesCategory> = {
@@ -41,44 +40,7 @@ export async function setScope(
 ) {
   const categories = parseCategories(categoryNames);
   const workspace = await getWorkspace(database, workspaceRef);
-  const catalog = loadCatalog(workspace.catalog_version);
-  const criteria = criteriaForCategories(catalog, categories);
-  const templates = templatesForCriteria(
-    catalog,
-    criteria.map((c) => c.id),
-  );
-  return database.inWorkspace(workspace.id, async (trx) => {
-    const previous = await findScope(trx, workspace.id);
-    await upsertScope(trx, workspace.id, categories, catalog.version);
-    const added = await upsertControlsFromTemplates(trx, workspace.id, templates);
-    const setAside = await deactivateControlsExcept(
-      trx,
-      workspace.id,
-      templates.map((t) => t.id),
-    );
-    await recordAudit(trx, {
-      workspaceId: workspace.id,
-      actor,
-      action: 'scope.set',
-      targetType: 'workspace',
-      targetId: workspace.id,
-      details: {
-        previous: previous?.categories ?? null,
-        categories,
-        controlsAdded: added.map((c) => c.template_id),
-        controlsSetAside: setAside.map((c) => c.template_id),
-      },
-    });
-    return {
-      workspace: workspace.slug,
-      catalogVersion: catalog.version,
-      categories,
-      criteria: criteria.length,
-      controls: templates.length,
-      controlsAdded: added.map((c) => c.template_id),
-      controlsSetAside: setAside.map((c) => c.template_id),
-    };
-  });
+  return database.inWorkspace(workspace.id, (trx) => applyScope(trx, workspace, categories, actor));
 }
 
 export async function getScope(database: Database, workspaceRef: string) {

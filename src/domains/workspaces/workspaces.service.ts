@@ -3,6 +3,7 @@ import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import { currentCatalogVersion } from '../catalog/catalog.loader.ts';
+import { applyScope } from '../scope/apply-scope.ts';
 import { findWorkspaceBySlugOrId, insertWorkspace, listWorkspaces } from './workspaces.repository.ts';
 import type { WorkspaceKind } from './workspaces.tables.ts';
 
@@ -68,6 +69,8 @@ export async function createWorkspace(database: Database, actor: Actor, input: C
       targetId: row.id,
       details: { slug: row.slug, kind: row.kind, parentId },
     });
+    // Security is always in scope: a new workspace starts with its controls.
+    await applyScope(trx, row, ['security'], actor);
     return row;
   });
 }
