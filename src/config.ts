@@ -45,6 +45,8 @@ export interface Config {
   /** Latency benchmark: how long to feed events, and at what rate (default: by database engine). */
   benchLatencySeconds: number;
   benchLatencyRate: number | undefined;
+  /** Latency benchmark: workspaces the events are spread over (default: 10 on PostgreSQL, 1 embedded). */
+  benchLatencyWorkspaces: number | undefined;
 }
 
 export interface ConfigOverrides {
@@ -176,6 +178,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     ),
     benchLatencyRate: env.ASSAY_BENCH_LATENCY_RATE
       ? parseInteger('ASSAY_BENCH_LATENCY_RATE', env.ASSAY_BENCH_LATENCY_RATE, 1, 100_000)
+      : undefined,
+    benchLatencyWorkspaces: env.ASSAY_BENCH_LATENCY_WORKSPACES
+      ? parseInteger('ASSAY_BENCH_LATENCY_WORKSPACES', env.ASSAY_BENCH_LATENCY_WORKSPACES, 1, 500)
       : undefined,
   };
 }

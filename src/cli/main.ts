@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBenchCommand } from './commands/bench.command.ts';
 import { registerCheckCommands } from './commands/checks.command.ts';
 import { registerControlCommands } from './commands/controls.command.ts';
 import { registerEvidenceCommands } from './commands/evidence.command.ts';
@@ -38,6 +39,7 @@ export function buildProgram(io: CommandIO): Command {
   registerImportCommand(program, io);
   registerCheckCommands(program, io);
   registerNotificationCommands(program, io);
+  registerBenchCommand(program, io);
   for (const command of program.commands) applyToTree(command);
   return program;
 }

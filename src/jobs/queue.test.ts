@@ -74,6 +74,31 @@ test('a burst of enqueues with one dedupe key coalesces into one pending job wit
   assert.notEqual(third.id, claimed.id);
 });
 
+test('an evaluation queued while another of the same workspace runs waits for it to finish', async (t) => {
+  const { database, workspaceId } = await setup(t);
+  const first = await enqueue(
+    database,
+    workspaceId,
+    'evaluate_checks',
+    { checkIds: ['a'] },
+    { dedupeKey: 'evaluate' },
+  );
+  const [running] = await claimJobs(database, { workerId: 'w1', limit: 5, leaseSeconds: 60 });
+  assert.equal(running?.id, first.id);
+  const second = await enqueue(
+    database,
+    workspaceId,
+    'evaluate_checks',
+    { checkIds: ['b'] },
+    { dedupeKey: 'evaluate' },
+  );
+  assert.deepEqual(await claimJobs(database, { workerId: 'w2', limit: 5, leaseSeconds: 60 }), []);
+  assert.equal(await runJobNow(database, second.id, async () => 'ran', { leaseSeconds: 60 }), undefined);
+  assert.equal(await completeJob(database, first.id, 'w1'), true);
+  const [next] = await claimJobs(database, { workerId: 'w2', limit: 5, leaseSeconds: 60 });
+  assert.equal(next?.id, second.id);
+});
+
 test('a delayed job is not claimed before its time, and the earlier time wins when coalescing', async (t) => {
   const { database, workspaceId } = await setup(t);
   const later = await enqueue(

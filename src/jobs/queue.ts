@@ -138,6 +138,16 @@ function toClaimed(row: JobRow): ClaimedJob {
   };
 }
 
+/**
+ * Jobs sharing a dedupe key run one at a time: the evaluation queued while another runs waits
+ * for it (two evaluations of one workspace at once would race on the same findings), and so do
+ * two sends to one channel.
+ */
+const notWhileSameKeyRuns = sql<boolean>`(dedupe_key is null or not exists (
+  select 1 from jobs other
+  where other.workspace_id = jobs.workspace_id and other.dedupe_key = jobs.dedupe_key
+    and other.status = 'running' and other.locked_until >= now() and other.id <> jobs.id))`;
+
 export interface ClaimOptions {
   workerId: string;
   limit: number;
@@ -163,6 +173,7 @@ export async function claimJobs(database: Database, options: ClaimOptions): Prom
       select id from jobs
       where ((status = 'pending' and run_at <= now()) or (status = 'running' and locked_until < now()))
         and (${kinds}::text[] is null or kind = any(${kinds}::text[]))
+        and ${notWhileSameKeyRuns}
       order by run_at, id
       limit ${options.limit}
       for update skip locked
@@ -187,6 +198,7 @@ export async function claimJob(
     where id in (
       select id from jobs
       where id = ${jobId} and (status = 'pending' or (status = 'running' and locked_until < now()))
+        and ${notWhileSameKeyRuns}
       for update skip locked
     )
     returning id, workspace_id, kind, payload, attempts, max_attempts, dedupe_key`.execute(database.db);
