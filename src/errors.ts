@@ -32,6 +32,7 @@ export const errorCodes = {
   member_not_found: 'not_found',
   token_not_found: 'not_found',
   sso_not_configured: 'not_found',
+  register_record_not_found: 'not_found',
   notification_channel_not_found: 'not_found',
   connector_not_found: 'not_found',
   // conflicts (HTTP 409, CLI exit 2)
@@ -45,6 +46,8 @@ export const errorCodes = {
   last_owner: 'conflict',
   totp_already_enabled: 'conflict',
   identity_conflict: 'conflict',
+  register_record_exists: 'conflict',
+  register_transition_invalid: 'conflict',
   notification_channel_exists: 'conflict',
   connector_exists: 'conflict',
   // auth (HTTP 401/403, CLI exit 1)

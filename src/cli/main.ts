@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBenchCommand } from './commands/bench.command.ts';
 import { registerCheckCommands } from './commands/checks.command.ts';
+import { registerReadinessCommand } from './commands/readiness.command.ts';
 import { registerControlCommands } from './commands/controls.command.ts';
 import { registerEvidenceCommands } from './commands/evidence.command.ts';
 import { registerImportCommand } from './commands/import.command.ts';
@@ -38,6 +39,7 @@ export function buildProgram(io: CommandIO): Command {
   registerEvidenceCommands(program, io);
   registerImportCommand(program, io);
   registerCheckCommands(program, io);
+  registerReadinessCommand(program, io);
   registerNotificationCommands(program, io);
   registerBenchCommand(program, io);
   for (const command of program.commands) applyToTree(command);

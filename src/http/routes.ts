@@ -1,5 +1,6 @@
 import { accountRoutes } from '../domains/accounts/accounts.routes.ts';
 import { workspaceAccessRoutes } from '../domains/accounts/workspace-access.routes.ts';
+import { auditRoutes } from '../domains/audits/audits.routes.ts';
 import { catalogRoutes } from '../domains/catalog/catalog.routes.ts';
 import { controlRoutes } from '../domains/controls/controls.routes.ts';
 import { evidenceRoutes } from '../domains/evidence/evidence.routes.ts';
@@ -18,6 +19,7 @@ export const routeModules = [
   controlRoutes,
   ingestRoutes,
   identityRoutes,
+  auditRoutes,
   evidenceRoutes,
   accountRoutes,
   workspaceAccessRoutes,
