@@ -14,6 +14,7 @@ import type { IdentityTables } from '../domains/identity/identity.tables.ts';
 import type { IngestTables } from '../domains/ingest/ingest.tables.ts';
 import type { MonitoringTables } from '../domains/monitoring/monitoring.tables.ts';
 import type { NotificationTables } from '../domains/notifications/notifications.tables.ts';
+import type { RegisterTables } from '../domains/registers/registers.tables.ts';
 import type { ScopeTables } from '../domains/scope/scope.tables.ts';
 import type { WorkspaceTables } from '../domains/workspaces/workspaces.tables.ts';
 import type { JobTables } from '../jobs/jobs.tables.ts';
@@ -33,4 +34,5 @@ export interface DB
     NotificationTables,
     ScimTables,
     WebhookTables,
+    RegisterTables,
     ConnectorTables {}

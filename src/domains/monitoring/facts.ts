@@ -138,12 +138,26 @@ export class Facts {
   #grants?: Promise<EntitlementView[]>;
   #changes?: Promise<{ granted: boolean; view: EntitlementView }[]>;
   readonly #events = new Map<string, Promise<EventView[]>>();
+  readonly #registers = new Map<string, Promise<unknown>>();
   readonly #vendor = new Map<string, Promise<VendorRecordView[]>>();
 
   constructor(trx: Trx, workspaceId: string, asOf: Date) {
     this.#trx = trx;
     this.workspaceId = workspaceId;
     this.asOf = asOf;
+  }
+
+  /**
+   * A programme register's rows (vendors, risks, policies…), read once per run by the register's
+   * own repository within this run's transaction and as of this run's instant.
+   */
+  register<T>(name: string, load: (trx: Trx, workspaceId: string, asOf: Date) => Promise<T>): Promise<T> {
+    let cached = this.#registers.get(name) as Promise<T> | undefined;
+    if (!cached) {
+      cached = load(this.#trx, this.workspaceId, this.asOf);
+      this.#registers.set(name, cached);
+    }
+    return cached;
   }
 
   daysAgo(days: number): Date {

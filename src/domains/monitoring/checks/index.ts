@@ -4,6 +4,7 @@ import { cloudChecks } from './cloud.checks.ts';
 import { directoryChecks } from './directory.checks.ts';
 import { githubChecks } from './github.checks.ts';
 import { identityChecks } from './identity.checks.ts';
+import { registerChecks } from './registers.checks.ts';
 
 /** Every built-in check, by id. */
 export const builtInChecks: readonly CheckDefinition[] = [
@@ -12,6 +13,7 @@ export const builtInChecks: readonly CheckDefinition[] = [
   ...changeChecks,
   ...cloudChecks,
   ...githubChecks,
+  ...registerChecks,
 ];
 
 export const builtInCheckById = new Map(builtInChecks.map((c) => [c.id, c]));
