@@ -1,12 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { registerBenchCommand } from './commands/bench.command.ts';
 import { registerCheckCommands } from './commands/checks.command.ts';
-import { registerReadinessCommand } from './commands/readiness.command.ts';
 import { registerControlCommands } from './commands/controls.command.ts';
 import { registerEvidenceCommands } from './commands/evidence.command.ts';
 import { registerImportCommand } from './commands/import.command.ts';
 import { registerMemberCommands } from './commands/member.command.ts';
 import { registerNotificationCommands } from './commands/notifications.command.ts';
+import { registerReadinessCommand } from './commands/readiness.command.ts';
 import { registerScopeCommands } from './commands/scope.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
 import { registerTenantCommands } from './commands/tenant.command.ts';
