@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
-import { presentFinding } from '../../domains/findings/findings.presenter.ts';
-import { listWorkspaceFindings, parseFindingFilter } from '../../domains/findings/findings.service.ts';
 import { builtInChecks } from '../../domains/monitoring/checks/index.ts';
+import {
+  addCustomCheck,
+  configureCheck,
+  listWorkspaceChecks,
+} from '../../domains/monitoring/checks.service.ts';
+import { presentCheck } from '../../domains/monitoring/monitoring.presenter.ts';
 import { runChecks } from '../../domains/monitoring/run-checks.service.ts';
 import { AssayError } from '../../errors.ts';
 import {
@@ -29,14 +33,79 @@ function parseAsOf(raw: string | undefined): Date | undefined {
   return date;
 }
 
+export function csv(value: string | undefined): string[] | undefined {
+  return value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** `--set key=value` options → a settings object (values parsed by the check's own types). */
+function parseSets(sets: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const set of sets) {
+    const at = set.indexOf('=');
+    if (at <= 0) {
+      throw new AssayError(
+        'validation_failed',
+        `--set "${set}": expected key=value, e.g. --set deadlineHours=48`,
+        {
+          field: '--set',
+        },
+      );
+    }
+    out[set.slice(0, at).trim()] = set.slice(at + 1);
+  }
+  return out;
+}
+
+function renderCheck(c: ReturnType<typeof presentCheck>): string {
+  const settings = Object.entries(c.settings)
+    .map(([k, v]) => `${k}=${v}${c.defaults[k] !== v ? ` (default ${c.defaults[k]})` : ''}`)
+    .join(', ');
+  return [
+    `${c.id} — ${c.title} (${c.enabled ? 'enabled' : 'disabled'})`,
+    `severity: ${c.severity}; criteria: ${c.criteria.join(', ')}; controls: ${c.controls.join(', ') || 'none'}`,
+    `settings: ${settings || 'none'}`,
+    ...(c.expression ? [`${c.subjectKind} must satisfy: ${c.expression}`] : []),
+  ].join('\n');
+}
+
 export function registerCheckCommands(program: Command, io: CommandIO) {
   const checks = program.command('checks').description('automated control checks');
 
   checks
     .command('list')
-    .description('the built-in checks, with their criteria, severity and triggers')
-    .action(async (_opts: unknown, command: Command) => {
+    .description(
+      'the checks, with their criteria, severity and triggers (with --tenant: custom checks and settings too)',
+    )
+    .option('--tenant <slug>', 'workspace: include its custom checks and its settings')
+    .action(async (opts: { tenant?: string }, command: Command) => {
       const options = globalOptions(command);
+      if (opts.tenant) {
+        const tenant = opts.tenant;
+        const list = (await withDatabase(configFrom(options), (db) => listWorkspaceChecks(db, tenant))).map(
+          presentCheck,
+        );
+        output(io, options, { checks: list }, (r) =>
+          table(
+            ['CHECK', 'ENABLED', 'SEVERITY', 'CRITERIA', 'CONTROLS', 'TITLE'],
+            r.checks.map((c) => [
+              c.id,
+              c.enabled ? 'yes' : 'no',
+              c.severity,
+              c.criteria.join(','),
+              c.controls.join(','),
+              c.title,
+            ]),
+          ),
+        );
+        return;
+      }
       const list = builtInChecks.map((c) => ({
         id: c.id,
         title: c.title,
@@ -62,10 +131,7 @@ export function registerCheckCommands(program: Command, io: CommandIO) {
     .action(async (opts: { tenant: string; asOf?: string; check?: string }, command: Command) => {
       const options = globalOptions(command);
       const asOf = parseAsOf(opts.asOf);
-      const checkIds = opts.check
-        ?.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const checkIds = csv(opts.check);
       const summary = await withDatabase(configFrom(options), (db) =>
         runChecks(db, cliActor(), opts.tenant, { asOf, checkIds, trigger: 'manual' }),
       );
@@ -78,43 +144,79 @@ export function registerCheckCommands(program: Command, io: CommandIO) {
       );
     });
 
-  const findings = program.command('findings').description('deficiencies found by the checks');
-  findings
-    .command('list')
-    .description('findings: check, controls, criteria, subject, severity, opened/closed times')
+  checks
+    .command('configure')
+    .description(
+      "enable, disable or tune one check for a workspace (keys and types follow the check's settings)",
+    )
+    .argument('<check>', 'check id, e.g. identity.leaver_access_removed')
     .requiredOption('--tenant <slug>', 'workspace')
-    .option('--status <status>', 'open, closed or suppressed')
-    .option('--check <id>', 'only this check')
-    .option('--severity <level>', 'low, medium, high or critical')
+    .option('--set <key=value>', 'a setting (repeatable), e.g. --set deadlineHours=48', collect)
+    .option('--enable', 'evaluate the check')
+    .option('--disable', 'stop evaluating the check')
+    .option('--reset', 'back to the default settings (before any --set)')
     .action(
       async (
-        opts: { tenant: string; status?: string; check?: string; severity?: string },
+        check: string,
+        opts: { tenant: string; set?: string[]; enable?: boolean; disable?: boolean; reset?: boolean },
         command: Command,
       ) => {
         const options = globalOptions(command);
-        const filter = parseFindingFilter({
-          status: opts.status,
-          checkId: opts.check,
-          severity: opts.severity,
-        });
-        const rows = await withDatabase(configFrom(options), (db) =>
-          listWorkspaceFindings(db, opts.tenant, filter),
+        if (opts.enable && opts.disable) {
+          throw new AssayError('validation_failed', 'give --enable or --disable, not both', {
+            field: '--enable',
+          });
+        }
+        const set = parseSets(opts.set);
+        const enabled = opts.enable ? true : opts.disable ? false : undefined;
+        const result = await withDatabase(configFrom(options), (db) =>
+          configureCheck(db, cliActor(), opts.tenant, check, { enabled, set, reset: opts.reset }),
         );
-        const list = rows.map(presentFinding);
-        output(io, options, { findings: list }, (r) =>
-          table(
-            ['SEVERITY', 'STATUS', 'CHECK', 'SUBJECT', 'CRITERIA', 'OPENED', 'DETAIL'],
-            r.findings.map((f) => [
-              f.severity,
-              f.status,
-              f.checkId,
-              f.subject.email ?? f.subject.name,
-              f.criteria.join(','),
-              f.openedAt.slice(0, 10),
-              f.detail.length > 70 ? `${f.detail.slice(0, 69)}…` : f.detail,
-            ]),
-          ),
+        output(io, options, presentCheck(result), renderCheck);
+      },
+    );
+
+  checks
+    .command('add-custom')
+    .description('add a custom check: a CEL expression each identity, person or event must satisfy')
+    .requiredOption('--tenant <slug>', 'workspace')
+    .requiredOption('--id <id>', 'check id (custom. is added when missing), e.g. mfa-everywhere')
+    .requiredOption('--title <title>', 'what the check judges')
+    .requiredOption('--kind <kind>', 'subject kind: identity, person or event')
+    .requiredOption('--expression <cel>', 'CEL expression that must hold, e.g. identity.mfaEnabled == true')
+    .requiredOption('--severity <level>', 'low, medium, high or critical')
+    .requiredOption('--criteria <ids>', 'criteria it tests (comma-separated), e.g. CC6.1')
+    .option('--controls <ids>', 'control templates it serves (comma-separated), e.g. AC-02')
+    .option('--description <text>', 'a longer explanation')
+    .action(
+      async (
+        opts: {
+          tenant: string;
+          id: string;
+          title: string;
+          kind: string;
+          expression: string;
+          severity: string;
+          criteria: string;
+          controls?: string;
+          description?: string;
+        },
+        command: Command,
+      ) => {
+        const options = globalOptions(command);
+        const result = await withDatabase(configFrom(options), (db) =>
+          addCustomCheck(db, cliActor(), opts.tenant, {
+            id: opts.id,
+            title: opts.title,
+            description: opts.description,
+            subjectKind: opts.kind,
+            expression: opts.expression,
+            severity: opts.severity,
+            criteria: csv(opts.criteria) ?? [],
+            controls: csv(opts.controls),
+          }),
         );
+        output(io, options, presentCheck(result), renderCheck);
       },
     );
 }

@@ -1,4 +1,8 @@
+import type { Selectable } from 'kysely';
 import { Type } from 'typebox';
+import type { TasksTable } from '../monitoring/monitoring.tables.ts';
+import type { ExceptionRow } from './exceptions.repository.ts';
+import { exceptionStatus } from './exceptions.service.ts';
 import type { FindingRow } from './findings.repository.ts';
 
 export const FindingSchema = Type.Object({
@@ -53,3 +57,102 @@ export function presentFinding(row: FindingRow) {
     exceptionId: row.exception_id,
   };
 }
+
+export const TaskSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  title: Type.String(),
+  findingId: Type.Union([Type.String(), Type.Null()]),
+  assignee: Type.Union([Type.String(), Type.Null()]),
+  status: Type.String(),
+  dueAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+export function presentTask(row: Selectable<TasksTable>) {
+  return {
+    id: row.id,
+    kind: row.kind,
+    title: row.title,
+    findingId: row.finding_id,
+    assignee: row.assignee,
+    status: row.status,
+    dueAt: row.due_at ? row.due_at.toISOString() : null,
+    createdAt: row.created_at.toISOString(),
+    completedAt: row.completed_at ? row.completed_at.toISOString() : null,
+  };
+}
+
+export const ResultSchema = Type.Object({
+  runId: Type.String(),
+  status: Type.String(),
+  detail: Type.String(),
+  asOf: Type.String({ format: 'date-time' }),
+  evaluatedAt: Type.String({ format: 'date-time' }),
+  evidenceId: Type.Union([Type.String(), Type.Null()]),
+  facts: Type.Record(Type.String(), Type.Unknown()),
+});
+
+export function presentResult(row: {
+  run_id: string;
+  status: string;
+  detail: string;
+  as_of: Date;
+  evaluated_at: Date;
+  evidence_id: string | null;
+  facts: Record<string, unknown>;
+}) {
+  return {
+    runId: row.run_id,
+    status: row.status,
+    detail: row.detail,
+    asOf: row.as_of.toISOString(),
+    evaluatedAt: row.evaluated_at.toISOString(),
+    evidenceId: row.evidence_id,
+    facts: row.facts,
+  };
+}
+
+export const ExceptionSchema = Type.Object({
+  id: Type.String(),
+  checkId: Type.String(),
+  subjectKey: Type.String(),
+  status: Type.String(),
+  justification: Type.String(),
+  approver: Type.String(),
+  requestedBy: Type.String(),
+  approvedAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revokedBy: Type.Union([Type.String(), Type.Null()]),
+  revokeReason: Type.Union([Type.String(), Type.Null()]),
+  expiryAnnouncedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  evidenceId: Type.Union([Type.String(), Type.Null()]),
+});
+
+export function presentException(row: ExceptionRow, now: Date = new Date()) {
+  return {
+    id: row.id,
+    checkId: row.check_id,
+    subjectKey: row.subject_key,
+    status: exceptionStatus(row, now),
+    justification: row.justification,
+    approver: row.approver,
+    requestedBy: row.created_by,
+    approvedAt: row.approved_at.toISOString(),
+    expiresAt: row.expires_at.toISOString(),
+    revokedAt: row.revoked_at ? row.revoked_at.toISOString() : null,
+    revokedBy: row.revoked_by,
+    revokeReason: row.revoke_reason,
+    expiryAnnouncedAt: row.expiry_notified_at ? row.expiry_notified_at.toISOString() : null,
+    evidenceId: row.evidence_id,
+  };
+}
+
+export const FindingDetailSchema = Type.Object({
+  finding: FindingSchema,
+  results: Type.Array(ResultSchema),
+  tasks: Type.Array(TaskSchema),
+  exception: Type.Union([ExceptionSchema, Type.Null()]),
+});

@@ -215,3 +215,46 @@ export async function openControlInterval(
     .where('id', '=', values.controlId)
     .execute();
 }
+
+/** The results of one check for one subject, newest first: a finding's history. */
+export async function listSubjectResults(
+  trx: Trx,
+  workspaceId: string,
+  checkId: string,
+  subjectKey: string,
+  limit = 200,
+) {
+  return trx
+    .selectFrom('check_results')
+    .select(['id', 'run_id', 'status', 'detail', 'facts', 'as_of', 'evaluated_at', 'evidence_id'])
+    .where('workspace_id', '=', workspaceId)
+    .where('check_id', '=', checkId)
+    .where('subject_key', '=', subjectKey)
+    .orderBy('as_of', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+export async function listTasksOfFinding(trx: Trx, workspaceId: string, findingId: string) {
+  return trx
+    .selectFrom('tasks')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('finding_id', '=', findingId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
+export interface TaskFilter {
+  status?: 'open' | 'done' | 'cancelled' | undefined;
+  assignee?: string | undefined;
+}
+
+export async function listTasks(trx: Trx, workspaceId: string, filter: TaskFilter) {
+  let query = trx.selectFrom('tasks').selectAll().where('workspace_id', '=', workspaceId);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.assignee) query = query.where('assignee', '=', filter.assignee);
+  return query.orderBy('due_at').orderBy('created_at').orderBy('id').execute();
+}

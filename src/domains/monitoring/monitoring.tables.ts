@@ -87,6 +87,33 @@ export interface ExceptionsTable {
   evidence_id: string | null;
   expiry_notified_at: Timestamp | null;
   created_at: ColumnType<Date, Date | undefined, never>;
+  revoked_by: string | null;
+  revoke_reason: string | null;
+}
+
+export interface CustomChecksTable {
+  workspace_id: string;
+  check_id: string;
+  title: string;
+  description: Generated<string>;
+  subject_kind: 'identity' | 'person' | 'event';
+  expression: string;
+  severity: 'low' | 'medium' | 'high' | 'critical';
+  criteria: string[];
+  control_ids: Generated<string[]>;
+  created_by: Generated<string>;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export interface PolicyStatementsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  policy_id: string | null;
+  statement: string;
+  check_ids: Generated<string[]>;
+  created_by: string;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
 export interface ControlStatusIntervalsTable {
@@ -108,4 +135,6 @@ export interface MonitoringTables {
   tasks: TasksTable;
   exceptions: ExceptionsTable;
   control_status_intervals: ControlStatusIntervalsTable;
+  custom_checks: CustomChecksTable;
+  policy_statements: PolicyStatementsTable;
 }

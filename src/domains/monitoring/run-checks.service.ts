@@ -11,6 +11,7 @@ import type { Actor } from '../audit/actor.ts';
 import { insertAuditEntry } from '../audit/audit.repository.ts';
 import { listControlRows } from '../controls/controls.repository.ts';
 import { appendEvidence } from '../evidence/append-evidence.ts';
+import { announceExpiredExceptions, transitionFinding } from '../findings/exceptions.service.ts';
 import {
   closeControlInterval,
   completeTasksForFinding,
@@ -30,6 +31,7 @@ import {
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
 import { type CheckDefinition, type CheckOutcome, subjectKey } from './check.types.ts';
 import { builtInCheckById, builtInChecks } from './checks/index.ts';
+import { controlsServedBy, loadCustomChecks } from './checks.service.ts';
 import { Facts } from './facts.ts';
 import type { CheckResultsTable } from './monitoring.tables.ts';
 
@@ -94,11 +96,23 @@ export async function runChecks(
   if (Number.isNaN(asOf.getTime())) {
     throw new AssayError('validation_failed', 'asOf: not a valid date-time', { field: 'asOf' });
   }
-  const requested = resolveChecks(options.checkIds);
+  // Custom checks (custom.*) live in the workspace; they are loaded inside its transaction.
+  const isCustom = (id: string) => id.startsWith('custom.');
+  const requested = resolveChecks(options.checkIds?.filter((id) => !isCustom(id)));
+  const customIds = options.checkIds?.filter(isCustom);
   const workspace = await getWorkspace(database, workspaceRef);
-  return database.inWorkspace(workspace.id, (trx) =>
-    evaluate(trx, workspace.id, workspace.slug, actor, requested, asOf, options.trigger ?? 'manual'),
-  );
+  return database.inWorkspace(workspace.id, async (trx) => {
+    const custom = await loadCustomChecks(trx, workspace.id, customIds);
+    return evaluate(
+      trx,
+      workspace.id,
+      workspace.slug,
+      actor,
+      [...requested, ...custom],
+      asOf,
+      options.trigger ?? 'manual',
+    );
+  });
 }
 
 async function evaluate(
@@ -117,12 +131,11 @@ async function evaluate(
 
   const controls = await listControlRows(trx, workspaceId);
   const controlsByCheck = new Map<string, typeof controls>();
-  for (const check of builtInChecks) {
-    controlsByCheck.set(
-      check.id,
-      controls.filter((c) => c.checks.includes(check.id) || (check.controls ?? []).includes(c.template_id)),
-    );
+  for (const check of new Set([...builtInChecks, ...requested])) {
+    controlsByCheck.set(check.id, controlsServedBy(controls, check));
   }
+  // Exceptions that lapsed by asOf are announced first; their findings reopen below.
+  const expired = await announceExpiredExceptions(trx, workspaceId, actor, checks, asOf);
   const exceptions = await listActiveExceptions(trx, workspaceId, asOf);
   const exceptionFor = (checkId: string, key: string) =>
     exceptions.find((e) => e.check_id === checkId && e.subject_key === key) ?? null;
@@ -225,14 +238,22 @@ async function evaluate(
           }
         } else {
           const status = exception ? 'suppressed' : 'open';
-          if (current.detail !== outcome.detail || current.status !== status) {
+          if (
+            current.detail !== outcome.detail ||
+            current.status !== status ||
+            current.exception_id !== (exception?.id ?? null)
+          ) {
             live.set(
               `${check.id}\u0000${key}`,
-              await updateFinding(trx, workspaceId, current.id, {
-                detail: outcome.detail,
-                status,
-                exception_id: exception?.id ?? null,
-              }),
+              await transitionFinding(
+                trx,
+                workspaceId,
+                current,
+                { status, exceptionId: exception?.id ?? null, detail: outcome.detail },
+                check,
+                asOf,
+                expired,
+              ),
             );
           }
         }
@@ -241,6 +262,7 @@ async function evaluate(
           status: 'closed',
           closed_at: asOf,
           detail: `resolved: ${outcome.detail}`,
+          closing_evidence_id: evidenceId,
         });
         await completeTasksForFinding(trx, workspaceId, current.id, 'done', asOf);
         live.delete(`${check.id}\u0000${key}`);

@@ -98,6 +98,15 @@ export class CheckWorkspace {
     return this.lastRun;
   }
 
+  /** Evaluates every enabled check, built-in and custom. */
+  async runAll(asOf: string): Promise<RunChecksSummary> {
+    this.lastRun = await runChecks(this.database, tester, this.slug, {
+      asOf: new Date(asOf),
+      trigger: 'test',
+    });
+    return this.lastRun;
+  }
+
   /** The latest result of `checkId` for the subject named `name` (name, email, id or alias). */
   async result(checkId: string, name: string): Promise<SubjectResult | undefined> {
     const rows = await this.database.inWorkspace(this.id, (trx) =>
