@@ -2,9 +2,14 @@
  * The benchmark suite: `assay bench` (or `npm run bench`) runs every module listed here and
  * prints its figures. Each module exports a `name` and `run(report)`; the configuration
  * (database, durations, rates) comes from the same settings as the product (src/config.ts).
+ * At the end a table of every figure is printed and the results are written to
+ * `bench/results/latest.json`.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import type { Config } from '../src/config.ts';
 import * as latency from './latency.bench.ts';
+import * as ledger from './ledger.bench.ts';
 
 export interface BenchReport {
   readonly config: Config;
@@ -19,7 +24,7 @@ export interface BenchModule {
   run(report: BenchReport): Promise<void>;
 }
 
-export const benchmarks: BenchModule[] = [latency];
+export const benchmarks: BenchModule[] = [latency, ledger];
 
 export interface BenchResult {
   benchmark: string;
@@ -50,5 +55,44 @@ export async function runBenchmarks(
     });
     results.push(result);
   }
+  print('');
+  print(resultsTable(results));
+  writeResults(results, config);
   return results;
+}
+
+const resultsDir = new URL('./results/', import.meta.url);
+
+function writeResults(results: BenchResult[], config: Config): void {
+  mkdirSync(resultsDir, { recursive: true });
+  const document = {
+    at: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    // Other work on the machine skews every figure; the load says how much.
+    cpus: cpus().length,
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    database: config.databaseUrl ? 'postgresql' : 'embedded',
+    results,
+  };
+  writeFileSync(new URL('latest.json', resultsDir), `${JSON.stringify(document, null, 2)}\n`);
+}
+
+function resultsTable(results: BenchResult[]): string {
+  const rows = results.flatMap((r) =>
+    r.metrics.map((m) => [
+      r.benchmark,
+      m.name,
+      Number.isInteger(m.value) ? String(m.value) : m.value.toFixed(2),
+      m.unit,
+    ]),
+  );
+  const headers = ['BENCHMARK', 'METRIC', 'VALUE', 'UNIT'];
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
