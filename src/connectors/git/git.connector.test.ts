@@ -20,77 +20,9 @@ import { runChecks } from '../../domains/monitoring/run-checks.service.ts';
 import { openSecretBox } from '../../domains/secrets/secrets.ts';
 import { createWorkspace } from '../../domains/workspaces/workspaces.service.ts';
 import { parsePerson, parseTrailers, pullRequestNumber } from './git.history.ts';
+import { alice, bob, carol, dave, erin, github, repository } from './git.testing.ts';
 
 const actor: Actor = { type: 'cli', id: 'git-test' };
-
-interface Person {
-  name: string;
-  email: string;
-}
-const alice: Person = { name: 'Alice Archer', email: 'alice@acme.example' };
-const bob: Person = { name: 'Bob Baker', email: 'Bob@Acme.example' };
-const carol: Person = { name: 'Carol Chen', email: 'carol@acme.example' };
-const dave: Person = { name: 'Dave Dorsey', email: 'dave@acme.example' };
-const erin: Person = { name: 'Erin Evans', email: 'erin@acme.example' };
-const github: Person = { name: 'GitHub', email: 'noreply@github.com' };
-
-/** A repository in a temporary directory, driven with the real git CLI and a clean environment. */
-function repository(t: TestContext) {
-  const dir = mkdtempSync(join(tmpdir(), 'assay-git-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'payments-api');
-  const baseEnv = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: dir,
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-    LC_ALL: 'C',
-  };
-  const run = (args: string[], env: Record<string, string> = {}) =>
-    execFileSync('git', ['-C', path, ...args], { env: { ...baseEnv, ...env }, encoding: 'utf8' }).trim();
-  execFileSync('git', ['init', '-q', '-b', 'main', path], { env: baseEnv });
-  run(['config', 'remote.origin.url', 'git@github.com:acme/payments-api.git']);
-  const who = (author: Person, committer: Person, date: string) => ({
-    GIT_AUTHOR_NAME: author.name,
-    GIT_AUTHOR_EMAIL: author.email,
-    GIT_AUTHOR_DATE: date,
-    GIT_COMMITTER_NAME: committer.name,
-    GIT_COMMITTER_EMAIL: committer.email,
-    GIT_COMMITTER_DATE: date,
-  });
-  let files = 0;
-  return {
-    path,
-    dir,
-    run,
-    commit(
-      author: Person,
-      date: string,
-      message: string,
-      options: { committer?: Person; sign?: boolean } = {},
-    ) {
-      files++;
-      writeFileSync(join(path, `file-${files}.txt`), `${message}\n`);
-      run(['add', '.']);
-      run(
-        ['commit', '-q', ...(options.sign ? ['-S'] : []), '-m', message],
-        who(author, options.committer ?? author, date),
-      );
-      return run(['rev-parse', 'HEAD']);
-    },
-    branch(name: string, from = 'main') {
-      run(['checkout', '-q', '-b', name, from]);
-    },
-    checkout(name: string) {
-      run(['checkout', '-q', name]);
-    },
-    merge(branch: string, merger: Person, date: string, message: string) {
-      run(['checkout', '-q', 'main']);
-      run(['merge', '-q', '--no-ff', '-m', message, branch], who(merger, merger, date));
-      return run(['rev-parse', 'HEAD']);
-    },
-  };
-}
 
 async function setup(t: TestContext) {
   const { database, config } = await createTestDatabase(t);
@@ -328,7 +260,9 @@ test('git: a rewritten branch (force push) is recorded as a protection bypass th
     name: 'payments-api',
     settings: { path: repo.path, branch: 'main', repository: 'acme/payments-api' },
   });
-  await runConnector(database, secrets, actor, slug, 'payments-api', { now: new Date('2026-03-11T12:00:00Z') });
+  await runConnector(database, secrets, actor, slug, 'payments-api', {
+    now: new Date('2026-03-11T12:00:00Z'),
+  });
   // Drop the last two commits and commit something else in their place.
   repo.run(['reset', '-q', '--hard', history.reviewed]);
   const replacement = repo.commit(alice, '2026-03-12T09:00:00Z', 'Different rounding fix');

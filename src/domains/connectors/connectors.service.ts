@@ -15,8 +15,10 @@ import { randomUUID } from 'node:crypto';
 import { getPullConnector } from '../../connectors/pull-registry.ts';
 import type { Database } from '../../db/database.ts';
 import { AssayError, isAssayError } from '../../errors.ts';
+import { enqueueEvaluation, type QueuedEvaluation, touchedByImport } from '../../jobs/evaluation.ts';
+import { wakeWorkers } from '../../jobs/queue.ts';
 import type { Actor } from '../audit/actor.ts';
-import { insertAuditEntry } from '../audit/audit.repository.ts';
+import { recordAudit } from '../audit/record-audit.ts';
 import { type BatchCounts, finishImportBatch, insertImportBatch } from '../ingest/ingest.repository.ts';
 import { IngestWriter } from '../ingest/ingest-writer.ts';
 import type { SecretBox } from '../secrets/secrets.ts';
@@ -141,7 +143,7 @@ export async function addConnector(
         { field: 'name' },
       );
     }
-    await insertAuditEntry(trx, {
+    await recordAudit(trx, {
       workspaceId: workspace.id,
       actor,
       action: 'connector.added',
@@ -183,7 +185,7 @@ export async function removeConnector(
     const row = await findConnectorByName(trx, workspace.id, name, { lock: true });
     if (!row) throw notFound(workspace.slug, name);
     await deleteConnector(trx, workspace.id, row.id);
-    await insertAuditEntry(trx, {
+    await recordAudit(trx, {
       workspaceId: workspace.id,
       actor,
       action: 'connector.removed',
@@ -209,6 +211,8 @@ export interface PullSummary extends BatchCounts {
   /** What the connector read and what changed (per kind; see docs/connectors/). */
   pulled: Record<string, number | string | null>;
   storedEventIds: number[];
+  /** The evaluation queued for the checks the pulled facts trigger (null: none triggered). */
+  evaluation: QueuedEvaluation | null;
 }
 
 export interface RunConnectorOptions {
@@ -251,7 +255,7 @@ export async function runConnector(
       lastPulledAt: row.last_success_at?.toISOString() ?? null,
       observedAt,
     });
-    return await database.inWorkspace(workspace.id, async (trx) => {
+    const summary = await database.inWorkspace(workspace.id, async (trx): Promise<PullSummary> => {
       // One pull of a connector at a time; a pull that read its source before the one that just
       // committed must not store its older picture over the newer one.
       const locked = await findConnectorByName(trx, workspace.id, name, { lock: true });
@@ -279,7 +283,7 @@ export async function runConnector(
         summary: { ...pulled, ...writer.counts },
         cursor: prepared.cursor(),
       });
-      await insertAuditEntry(trx, {
+      await recordAudit(trx, {
         workspaceId: workspace.id,
         actor,
         action: 'connector.pulled',
@@ -287,6 +291,9 @@ export async function runConnector(
         targetId: row.id,
         details: { kind: row.kind, name: row.name, batchId: batch.id, ...pulled, ...writer.counts },
       });
+      // The checks these facts trigger are queued with them: a stored pull never misses its checks.
+      const touched = await touchedByImport(trx, workspace.id, batch.id, writer.counts);
+      const evaluation = await enqueueEvaluation(trx, workspace.id, touched, `connector:${row.name}`);
       return {
         workspace: workspace.slug,
         connector: row.name,
@@ -296,8 +303,11 @@ export async function runConnector(
         ...writer.counts,
         pulled,
         storedEventIds: writer.storedEventIds,
+        evaluation,
       };
     });
+    if (summary.evaluation) wakeWorkers();
+    return summary;
   } catch (error) {
     return failed(error);
   }
