@@ -4,6 +4,7 @@ import { registerCheckCommands } from './commands/checks.command.ts';
 import { registerConnectorCommands } from './commands/connector.command.ts';
 import { registerControlCommands } from './commands/controls.command.ts';
 import { registerEvidenceCommands } from './commands/evidence.command.ts';
+import { registerFindingCommands } from './commands/findings.command.ts';
 import { registerImportCommand } from './commands/import.command.ts';
 import { registerMemberCommands } from './commands/member.command.ts';
 import { registerNotificationCommands } from './commands/notifications.command.ts';
@@ -42,6 +43,7 @@ export function buildProgram(io: CommandIO): Command {
   registerConnectorCommands(program, io);
   registerCheckCommands(program, io);
   registerReadinessCommand(program, io);
+  registerFindingCommands(program, io);
   registerNotificationCommands(program, io);
   registerBenchCommand(program, io);
   for (const command of program.commands) applyToTree(command);

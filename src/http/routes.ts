@@ -5,8 +5,10 @@ import { catalogRoutes } from '../domains/catalog/catalog.routes.ts';
 import { connectorRoutes } from '../domains/connectors/connectors.routes.ts';
 import { controlRoutes } from '../domains/controls/controls.routes.ts';
 import { evidenceRoutes } from '../domains/evidence/evidence.routes.ts';
+import { findingRoutes } from '../domains/findings/findings.routes.ts';
 import { identityRoutes } from '../domains/identity/identity.routes.ts';
 import { ingestRoutes } from '../domains/ingest/ingest.routes.ts';
+import { monitoringRoutes } from '../domains/monitoring/monitoring.routes.ts';
 import { notificationRoutes } from '../domains/notifications/notifications.routes.ts';
 import { scopeRoutes } from '../domains/scope/scope.routes.ts';
 import { workspaceRoutes } from '../domains/workspaces/workspaces.routes.ts';
@@ -26,6 +28,8 @@ export const routeModules = [
   workspaceAccessRoutes,
   notificationRoutes,
   connectorRoutes,
+  findingRoutes,
+  monitoringRoutes,
 ];
 
 export async function registerRoutes(app: App, context: AppContext): Promise<void> {
