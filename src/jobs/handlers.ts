@@ -3,6 +3,7 @@
  */
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
+import { pullConnectorKind, runPullConnectorJob } from '../domains/connectors/pull.job.ts';
 import { createCheckpoint } from '../domains/evidence/checkpoints.ts';
 import { builtInChecks } from '../domains/monitoring/checks/index.ts';
 import { runChecks } from '../domains/monitoring/run-checks.service.ts';
@@ -60,6 +61,9 @@ export function jobHandlers(deps: HandlerDeps): JobHandlers {
     },
     [ledgerCheckpointKind]: async ({ job }) => {
       await createCheckpoint(database, job.workspaceId);
+    },
+    [pullConnectorKind]: async ({ job }) => {
+      await runPullConnectorJob({ database, secrets: deps.secrets }, job);
     },
   };
 }

@@ -3,10 +3,12 @@
  * its hourly and daily checks are next due; a tick advances every due row and enqueues its job in
  * the same transaction, so a restart neither loses nor repeats a run, and two schedulers (rows
  * claimed with SKIP LOCKED, a pending job per dedupe key) never enqueue the same run twice. It
- * also queues ledger checkpoints for ledgers that grew, and prunes old finished jobs.
+ * also queues ledger checkpoints for ledgers that grew, pulls for connectors whose interval elapsed,
+ * and prunes old finished jobs.
  */
 import { sql } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { enqueueDuePulls } from '../domains/connectors/pull.job.ts';
 import { checkpointDueWorkspaces } from '../domains/evidence/checkpoints.ts';
 import { scheduledChecksKind } from './evaluation.ts';
 import { ledgerCheckpointKind } from './handlers.ts';
@@ -41,6 +43,8 @@ export const schedules: readonly ScheduleDefinition[] = [
 export interface TickReport {
   scheduled: { workspaceId: string; name: string; jobId: number }[];
   checkpoints: number;
+  /** Connector pulls queued (connectors whose interval elapsed). */
+  pulls: number;
   pruned: number;
 }
 
@@ -107,10 +111,12 @@ export async function schedulerTick(database: Database, options: TickOptions): P
     });
     checkpoints = due.length;
   }
+  // Connectors pulled on an interval (`assay connector add … --interval-minutes`).
+  const pulls = await enqueueDuePulls(database);
   const pruned =
     options.pruneAfterDays === undefined ? 0 : await pruneFinishedJobs(database, options.pruneAfterDays);
-  if (scheduled.length > 0 || checkpoints > 0) wakeWorkers();
-  return { scheduled, checkpoints, pruned };
+  if (scheduled.length > 0 || checkpoints > 0 || pulls > 0) wakeWorkers();
+  return { scheduled, checkpoints, pulls, pruned };
 }
 
 export interface SchedulerOptions extends TickOptions {
