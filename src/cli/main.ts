@@ -9,11 +9,13 @@ import { registerImportCommand } from './commands/import.command.ts';
 import { registerMemberCommands } from './commands/member.command.ts';
 import { registerNotificationCommands } from './commands/notifications.command.ts';
 import { registerReadinessCommand } from './commands/readiness.command.ts';
+import { registerScimCommands } from './commands/scim.command.ts';
 import { registerScopeCommands } from './commands/scope.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
 import { registerTenantCommands } from './commands/tenant.command.ts';
 import { registerTokenCommands } from './commands/token.command.ts';
 import { registerUserCommands } from './commands/user.command.ts';
+import { registerWebhookCommands } from './commands/webhook.command.ts';
 import { type CommandIO, type GlobalOptions, reportError } from './runtime.ts';
 
 const defaultIO: CommandIO = {
@@ -40,6 +42,8 @@ export function buildProgram(io: CommandIO): Command {
   registerTokenCommands(program, io);
   registerEvidenceCommands(program, io);
   registerImportCommand(program, io);
+  registerScimCommands(program, io);
+  registerWebhookCommands(program, io);
   registerConnectorCommands(program, io);
   registerCheckCommands(program, io);
   registerReadinessCommand(program, io);

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { revokeWebhookSecret } from '../../src/connectors/webhooks/webhook-secrets.ts';
+import { listWebhookRejections } from '../../src/connectors/webhooks/webhooks.service.ts';
 import { createWorkspace } from '../../src/domains/workspaces/workspaces.service.ts';
 import type { TestApp } from '../helpers/app.ts';
 import { sharedPath } from '../helpers/shared.ts';
@@ -181,6 +182,12 @@ describe('GitHub webhooks', () => {
     assert.equal(recorded[4]!.workspace_id, null);
     assert.equal(recorded[4]!.workspace_ref, 'nowhere');
     assert.equal(recorded[0]!.workspace_id, h.workspaceId);
+    // What the workspace's operators see: its own refusals only, newest first.
+    const listed = await listWebhookRejections(h.database, 'acme', 10);
+    assert.deepEqual(
+      listed.map((r) => r.deliveryId),
+      ['bad-3', 'bad-2', 'bad-1', 'bad-0'],
+    );
   });
 
   test('secrets rotate: two active secrets both verify, a revoked one no longer does', async (t) => {

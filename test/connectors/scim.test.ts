@@ -135,6 +135,13 @@ describe('SCIM: Okta reference exchanges', () => {
     assert.equal(disable[0]!.class_uid, 3001);
     assert.equal(disable[0]!.activity_id, 5);
     assert.equal(disable[0]!.target_identity_id, disabled?.id);
+    // The checks the deactivation triggers were queued in the same transaction.
+    const queued = await h.database.inWorkspace(h.workspaceId, (trx) =>
+      trx.selectFrom('jobs').select(['kind', 'payload']).where('kind', '=', 'evaluate_checks').execute(),
+    );
+    assert.equal(queued.length, 1);
+    assert.ok((queued[0]!.payload.triggers as string[]).includes('scim'));
+    assert.ok((queued[0]!.payload.checkIds as string[]).length > 0);
 
     // 9–12. Create the group, list it, filter it by displayName, get it.
     response = await send(requests[8]!);

@@ -31,6 +31,16 @@ export async function findActiveToken(trx: Trx, workspaceId: string, secretHash:
     .executeTakeFirst();
 }
 
+export async function findTokenById(trx: Trx, workspaceId: string, id: string) {
+  return trx
+    .selectFrom('scim_tokens')
+    .select(['id', 'directory'])
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+}
+
 /** Marks a token used, at most once every five minutes (so reads stay nearly write-free). */
 export async function touchToken(trx: Trx, workspaceId: string, tokenId: string) {
   await trx

@@ -21,9 +21,10 @@ import { hashSecret } from '../../domains/accounts/credentials.ts';
 import { findWorkspaceBySlugOrId } from '../../domains/workspaces/workspaces.repository.ts';
 import { errorCodes, isAssayError } from '../../errors.ts';
 import type { AppContext } from '../../http/app.ts';
+import { wakeWorkers } from '../../jobs/queue.ts';
 import { badRequest, isScimError, notFound, ScimError } from './scim.errors.ts';
 import { redactPasswords, type WriteContext } from './scim.facts.ts';
-import { findActiveToken, touchToken } from './scim.repository.ts';
+import { findActiveToken, findTokenById, touchToken } from './scim.repository.ts';
 import { resourceTypes, schemas, serviceProviderConfig } from './scim.schemas.ts';
 import * as scim from './scim.service.ts';
 
@@ -117,28 +118,51 @@ function send(reply: FastifyReply, result: scim.ScimResult) {
   return result.body === undefined ? reply.send() : reply.send(result.body);
 }
 
+interface Authenticated {
+  workspace: { id: string; slug: string };
+  token: { id: string; directory: string };
+}
+
 export function scimRoutes({ database }: AppContext) {
-  /** Authenticates the request and runs `fn` in one transaction of the token's workspace. */
+  const authenticated = new WeakMap<FastifyRequest, Authenticated>();
+
+  /**
+   * Checks the bearer token before the body is read: an unauthenticated caller gets the same
+   * 401 whatever it sends, and cannot make the server parse a large body.
+   */
+  async function authenticate(request: FastifyRequest): Promise<void> {
+    const { workspace: ref } = request.params as Params;
+    const token = bearer(request);
+    if (token === undefined || typeof ref !== 'string') throw unauthorized();
+    const workspace = ref.length <= 100 ? await findWorkspaceBySlugOrId(database.db, ref) : undefined;
+    if (!workspace) throw unauthorized();
+    const row = await database.inWorkspace(workspace.id, async (trx) => {
+      const found = await findActiveToken(trx, workspace.id, hashSecret(token));
+      if (found) await touchToken(trx, workspace.id, found.id);
+      return found;
+    });
+    if (!row) throw unauthorized();
+    authenticated.set(request, { workspace, token: row });
+  }
+
+  /** Runs `fn` in one transaction of the authenticated workspace. */
   async function inScope<T>(
     request: FastifyRequest,
     fn: (trx: Trx, scope: scim.ScimScope, ctx: WriteContext) => Promise<T>,
   ): Promise<T> {
-    const { workspace: ref } = request.params as Params;
-    const token = bearer(request);
-    if (token === undefined) throw unauthorized();
-    const workspace = ref.length <= 100 ? await findWorkspaceBySlugOrId(database.db, ref) : undefined;
-    if (!workspace) throw unauthorized();
+    const auth = authenticated.get(request);
+    if (!auth) throw unauthorized();
+    const { workspace, token } = auth;
     const at = new Date().toISOString();
     return database.inWorkspace(workspace.id, async (trx) => {
-      const row = await findActiveToken(trx, workspace.id, hashSecret(token));
-      if (!row) throw unauthorized();
-      await touchToken(trx, workspace.id, row.id);
+      // Revoked since the request arrived: refuse rather than write with a dead credential.
+      if (!(await findTokenById(trx, workspace.id, token.id))) throw unauthorized();
       const scope: scim.ScimScope = {
         workspaceId: workspace.id,
         workspaceSlug: workspace.slug,
-        directory: row.directory,
-        system: `scim:${row.directory}`,
-        tokenId: row.id,
+        directory: token.directory,
+        system: `scim:${token.directory}`,
+        tokenId: token.id,
         baseUrl: baseUrl(request, workspace.slug),
       };
       const path = request.url.split('?')[0] ?? request.url;
@@ -180,13 +204,23 @@ export function scimRoutes({ database }: AppContext) {
       if (failure.status === 401) reply.header('www-authenticate', 'Bearer realm="Assay SCIM"');
       return reply.status(failure.status).type(scimContentType).send(failure.body());
     });
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.is404) {
+        const path = (request.url.split('?')[0] ?? '').slice(0, 200);
+        return reply
+          .status(404)
+          .type(scimContentType)
+          .send(notFound(`no SCIM endpoint ${request.method} ${path}`).body());
+      }
+      await authenticate(request);
+    });
     app.setNotFoundHandler((request, reply) => {
       const path = (request.url.split('?')[0] ?? '').slice(0, 200);
       const failure = notFound(`no SCIM endpoint ${request.method} ${path}`);
       return reply.status(404).type(scimContentType).send(failure.body());
     });
 
-    // Public to the session/token layer: the SCIM token is checked in `inScope` (see above).
+    // Public to the session/token layer: the SCIM token is checked by the onRequest hook above.
     const options = { config: { access: 'public' as const }, schema: { hide: true }, exposeHeadRoute: false };
     const id = (request: FastifyRequest) => (request.params as Params).id ?? '';
     const ifMatch = (request: FastifyRequest) => header(request, 'if-match');
@@ -199,8 +233,12 @@ export function scimRoutes({ database }: AppContext) {
           request: FastifyRequest,
         ) => Promise<scim.ScimResult>,
       ) =>
-      async (request: FastifyRequest, reply: FastifyReply) =>
-        send(reply, await inScope(request, (trx, scope, ctx) => fn(trx, scope, ctx, request)));
+      async (request: FastifyRequest, reply: FastifyReply) => {
+        const result = await inScope(request, (trx, scope, ctx) => fn(trx, scope, ctx, request));
+        // Committed: the checks the change queued can run now.
+        if (result.storedEventIds.length > 0) wakeWorkers();
+        return send(reply, result);
+      };
 
     app.get(
       '/:workspace/Users',

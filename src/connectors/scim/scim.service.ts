@@ -6,7 +6,7 @@
  */
 import type { Trx } from '../../db/database.ts';
 import type { ImportRecord } from '../../domains/events/event.model.ts';
-import { IngestWriter } from '../../domains/ingest/ingest-writer.ts';
+import { ingestPush } from '../webhooks/push-ingest.ts';
 import { conflict, notFound, ScimError } from './scim.errors.ts';
 import {
   groupCreateRecords,
@@ -101,10 +101,7 @@ const groupSchema = { core: groupAttributes };
 
 async function ingest(trx: Trx, scope: ScimScope, records: ImportRecord[]): Promise<number[]> {
   if (records.length === 0) return [];
-  const writer = new IngestWriter(trx, scope.workspaceId, null);
-  for (const record of records) await writer.add(record);
-  await writer.finish();
-  return writer.storedEventIds;
+  return (await ingestPush(trx, scope.workspaceId, records, 'scim')).storedEventIds;
 }
 
 /** `If-Match` (RFC 7644 §3.14): a write to a resource that changed since is refused. */

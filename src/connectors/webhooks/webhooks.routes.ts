@@ -12,6 +12,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { openSecretBox } from '../../domains/secrets/secrets.ts';
 import type { AppContext } from '../../http/app.ts';
+import { wakeWorkers } from '../../jobs/queue.ts';
 import { type Delivery, type DeliveryResult, receiveGeneric, receiveGitHub } from './webhooks.service.ts';
 
 /** GitHub caps payloads at 25 MB. */
@@ -30,7 +31,9 @@ function delivery(request: FastifyRequest): Delivery {
   };
 }
 
-function answer({ storedEventIds: _ids, ...result }: DeliveryResult) {
+function answer({ storedEventIds, ...result }: DeliveryResult) {
+  // Committed: the checks the delivery queued can run now.
+  if (storedEventIds.length > 0) wakeWorkers();
   return result;
 }
 

@@ -16,13 +16,14 @@ import { createHash } from 'node:crypto';
 import type { Database, Trx } from '../../db/database.ts';
 import type { EntitlementFact, ImportRecord } from '../../domains/events/event.model.ts';
 import { findIdentity } from '../../domains/identity/identity.repository.ts';
-import { IngestWriter } from '../../domains/ingest/ingest-writer.ts';
 import type { SecretBox } from '../../domains/secrets/secrets.ts';
 import { findWorkspaceBySlugOrId } from '../../domains/workspaces/workspaces.repository.ts';
+import { getWorkspace } from '../../domains/workspaces/workspaces.service.ts';
 import { AssayError, isAssayError } from '../../errors.ts';
 import { parseOcsf } from '../ocsf/ocsf.parser.ts';
 import { FieldError } from '../shared/import-context.ts';
 import { type GitHubRecords, isStoredGitHubEvent, normalizeGitHubDelivery } from './github-webhook.ts';
+import { ingestPush } from './push-ingest.ts';
 import { type Verdict, verifyAssaySignature, verifyGitHubSignature } from './signatures.ts';
 import { unstorable } from './storable.ts';
 import { parseSource, unsealWebhookSecret } from './webhook-secrets.ts';
@@ -32,6 +33,7 @@ import {
   heldEntitlementNames,
   insertDelivery,
   insertRejection,
+  listRejections,
 } from './webhooks.repository.ts';
 
 export interface Delivery {
@@ -154,17 +156,15 @@ async function store(
       const reason = unstorable(record.type === 'event' ? record.event.raw : record, 'payload');
       if (reason) throw rejectedPayload(`${values.deliveryId}: ${reason}`);
     }
-    const writer = new IngestWriter(trx, workspaceId, null);
-    for (const record of records) await writer.add(record);
-    await writer.finish();
-    await finishDelivery(trx, workspaceId, row.id, writer.counts);
+    const { counts, storedEventIds } = await ingestPush(trx, workspaceId, records, 'webhook');
+    await finishDelivery(trx, workspaceId, row.id, counts);
     return {
       status: 'stored' as const,
       ...base,
-      eventsStored: writer.counts.eventsStored,
-      duplicates: writer.counts.duplicates,
-      entitlementChanges: writer.counts.entitlementChanges,
-      storedEventIds: writer.storedEventIds,
+      eventsStored: counts.eventsStored,
+      duplicates: counts.duplicates,
+      entitlementChanges: counts.entitlementChanges,
+      storedEventIds,
     };
   });
 }
@@ -362,4 +362,19 @@ export async function receiveGeneric(
     { source, deliveryId, eventName: 'ocsf', status: 'stored' },
     async () => records,
   );
+}
+
+/** Deliveries refused for their signature, newest first (only those that named this workspace). */
+export async function listWebhookRejections(database: Database, workspaceRef: string, limit: number) {
+  const workspace = await getWorkspace(database, workspaceRef);
+  const rows = await database.inWorkspace(workspace.id, (trx) => listRejections(trx, workspace.id, limit));
+  return rows.map((row) => ({
+    id: row.id,
+    receivedAt: row.received_at.toISOString(),
+    source: row.source,
+    reason: row.reason,
+    remoteAddress: row.remote_address,
+    deliveryId: row.delivery_id,
+    eventName: row.event_name,
+  }));
 }
