@@ -3,6 +3,7 @@ import { registerBenchCommand } from './commands/bench.command.ts';
 import { registerCheckCommands } from './commands/checks.command.ts';
 import { registerConnectorCommands } from './commands/connector.command.ts';
 import { registerControlCommands } from './commands/controls.command.ts';
+import { registerDemoCommand } from './commands/demo.command.ts';
 import { registerEvidenceCommands } from './commands/evidence.command.ts';
 import { registerFindingCommands } from './commands/findings.command.ts';
 import { registerImportCommand } from './commands/import.command.ts';
@@ -47,6 +48,7 @@ export function buildProgram(io: CommandIO): Command {
   registerConnectorCommands(program, io);
   registerCheckCommands(program, io);
   registerReadinessCommand(program, io);
+  registerDemoCommand(program, io);
   registerFindingCommands(program, io);
   registerNotificationCommands(program, io);
   registerBenchCommand(program, io);

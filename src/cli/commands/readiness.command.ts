@@ -34,7 +34,7 @@ export function registerReadinessCommand(program: Command, io: CommandIO) {
               .map((g) => [
                 g.templateId,
                 pct(g.probabilityOfDeviationInSample),
-                `${g.deviations} ${g.unit}s`,
+                `${g.deviations} × ${g.unit}`,
                 g.first ?? '',
                 g.advice,
               ]),
@@ -45,7 +45,7 @@ export function registerReadinessCommand(program: Command, io: CommandIO) {
             r.controls.map((c) => [
               c.templateId,
               c.kind,
-              `${c.population} ${c.unit}s`,
+              `${c.population} × ${c.unit}`,
               String(c.deviations.total),
               String(c.sampleSize),
               pct(c.probabilityOfDeviationInSample),

@@ -239,7 +239,25 @@ export async function computePopulations(
           : frequency.replace(/ly$/, '').replace('dai', 'day').replace('annual', 'year'),
       occurrences: frequencyWindows(frequency, period)
         .filter((w) => w.start < judgedUntil)
-        .map((w) => periodicOccurrence(frequency, w, controlEvidence, controlExceptions, now)),
+        .map((w) => {
+          const manual = periodicOccurrence(frequency, w, controlEvidence, controlExceptions, now);
+          // An automated periodic control also operates through its checks: the window counts as
+          // operated when monitoring judged it passing, failed when it was failing throughout.
+          if (checks.length === 0 || manual.status === 'operated' || manual.status === 'late') return manual;
+          const overlapping = intervals.filter(
+            (i) =>
+              i.control_id === control.id &&
+              i.valid_from < w.end &&
+              (i.valid_to === null || i.valid_to > w.start),
+          );
+          if (overlapping.some((i) => i.status === 'passing' || i.status === 'at_risk')) {
+            return { ...manual, status: 'operated' as const, detail: 'monitored and passing' };
+          }
+          if (overlapping.some((i) => i.status === 'failing')) {
+            return { ...manual, status: 'failed' as const, detail: 'the control was failing' };
+          }
+          return manual;
+        }),
     });
   }
   return populations;

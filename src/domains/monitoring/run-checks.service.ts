@@ -407,8 +407,8 @@ async function updateControlTimelines(
   for (const control of controls) {
     const checkIds = checksByControl.get(control.id) ?? [];
     if (!checkIds.some((id) => evaluated.has(id))) continue;
-    let status: 'passing' | 'failing' | 'at_risk' | 'no_data' = 'no_data';
-    let reason = 'no check had facts to judge';
+    let status: 'passing' | 'failing' | 'at_risk' | 'no_data';
+    let reason: string;
     const failingChecks = checkIds.filter((id) => failing.has(id));
     if (failingChecks.length > 0) {
       status = 'failing';
@@ -419,6 +419,11 @@ async function updateControlTimelines(
     } else if (checkIds.some((id) => judged.has(id))) {
       status = 'passing';
       reason = `all results pass: ${checkIds.filter((id) => judged.has(id)).join(', ')}`;
+    } else {
+      // The checks ran and found nothing to judge (no accounts, no changes): monitoring operated
+      // and nothing was wrong. A gap is a day no check ran at all, which has no interval.
+      status = 'passing';
+      reason = `evaluated; nothing to judge: ${checkIds.filter((id) => evaluated.has(id)).join(', ')}`;
     }
     const previous = current.get(control.id);
     if (previous?.status === status) continue;
