@@ -14,6 +14,7 @@ import { eventually, signInsWithoutMfa } from '../../jobs/testing.ts';
 import { Worker } from '../../jobs/worker.ts';
 import { systemActor } from '../audit/actor.ts';
 import { importFile } from '../ingest/import.service.ts';
+import { setScope } from '../scope/scope.service.ts';
 import { openSecretBox } from '../secrets/secrets.ts';
 import { createWorkspace } from '../workspaces/workspaces.service.ts';
 import { createChannel } from './channels.service.ts';
@@ -229,6 +230,46 @@ test('a critical notification cuts the digest window short; each happening is re
   assert.equal(due?.payload.channelId, channel.id);
   const job = await getJob(database, due!.id);
   assert.ok(new Date(job!.runAt).getTime() <= Date.now() + 1000);
+});
+
+test('drift: a control that starts failing and later passes is announced both times, once each', async (t) => {
+  const { database, secrets, workspace } = await setup(t);
+  await setScope(database, systemActor, 'acme', ['security']);
+  await createChannel(
+    database,
+    secrets.encrypt,
+    systemActor,
+    'acme',
+    { name: 'grc', kind: 'email', to: ['grc@acme.example'], events: ['control.drift'] },
+    { digestSeconds: 900 },
+  );
+  await signInsEvaluated(database, ['fay@acme.example']);
+  const driftEvents = async () =>
+    (
+      await sql<{ title: string; severity: string; data: { to: string; from: string | null } }>`
+        select title, severity, data from notification_events
+        where workspace_id = ${workspace.id} and kind = 'control.drift' order by created_at, title`.execute(
+        database.db,
+      )
+    ).rows;
+  const failing = await driftEvents();
+  assert.ok(failing.length > 0, 'a control mapped to the MFA check went failing');
+  assert.ok(failing.every((e) => e.data.to === 'failing' && e.severity === 'high'));
+  assert.equal(await sweepNotifications(database, workspace.id), 0, 'nothing new to announce');
+
+  await runEvaluation(database, workspace.id, {
+    checkIds: ['identity.login_without_mfa'],
+    asOf: new Date(Date.now() + 40 * 86_400_000).toISOString(),
+  });
+  const after = await driftEvents();
+  const recovered = after.filter((e) => e.data.from === 'failing');
+  assert.ok(recovered.length > 0, 'the recovery is announced');
+  assert.ok(recovered.every((e) => e.data.to !== 'failing'));
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from notification_deliveries where workspace_id = ${workspace.id}`.execute(
+    database.db,
+  );
+  assert.equal(rows[0]!.n, after.length, 'one delivery per announcement');
 });
 
 test('exceptions expiring soon and just expired are announced once by the scheduled sweep', async (t) => {
