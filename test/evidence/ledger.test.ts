@@ -24,6 +24,7 @@ import {
   verifyLedger,
 } from '../../src/domains/evidence/evidence.service.ts';
 import { keyringOf, listLedgerKeys } from '../../src/domains/evidence/ledger-keys.ts';
+import { redactEvidence } from '../../src/domains/evidence/retention.service.ts';
 import type { AssayError } from '../../src/errors.ts';
 import { addWorkspace, appendSamples, ledgerFixture, operator, sampleEvidence } from './fixtures.ts';
 import { checkInclusion, leafOf, merkleRoot } from './rfc9162.ts';
@@ -268,4 +269,34 @@ test('a valid ledger of 100,000 items verifies, and its proofs check out indepen
       `inclusion of leaf ${index}`,
     );
   }
+});
+
+test('redacting a file shared with other evidence keeps it for them; the last reference removes it', async (t) => {
+  const f = await ledgerFixture(t);
+  const otherId = await addWorkspace(f.database, 'zenith');
+  const bytes = Buffer.from(`shared export ${Math.random()}`);
+  const put = await f.store.put(Readable.from([bytes]));
+  for (const workspaceId of [f.workspaceId, otherId]) {
+    await f.database.inWorkspace(workspaceId, (trx) => registerEvidenceBlob(trx, workspaceId, put));
+  }
+  const blob = { sha256: put.sha256, mediaType: 'text/csv' };
+  const [first, second] = await addEvidence(f.database, operator, f.slug, [
+    sampleEvidence(0, { blob }),
+    sampleEvidence(1, { blob }),
+  ]);
+  await addEvidence(f.database, operator, 'zenith', [sampleEvidence(2, { blob })]);
+
+  await redactEvidence(f.database, f.store, operator, f.slug, first!.id, { reason: 'erasure request' });
+  assert.equal(await f.store.has(put.sha256), true, 'still referenced by the second item');
+  await redactEvidence(f.database, f.store, operator, f.slug, second!.id, { reason: 'erasure request' });
+  assert.equal(await f.store.has(put.sha256), true, 'zenith uploaded and references the same bytes');
+  for (const slug of [f.slug, 'zenith']) {
+    const verification = await verifyLedger(f.database, f.store, slug);
+    assert.equal(verification.ok, true, JSON.stringify(verification.failures));
+  }
+  // acme can no longer reference the file without uploading it again.
+  await assert.rejects(
+    addEvidence(f.database, operator, f.slug, [sampleEvidence(3, { blob })]),
+    /no file with SHA-256/,
+  );
 });

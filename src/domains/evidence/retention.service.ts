@@ -467,16 +467,35 @@ async function eraseItems(
 }
 
 /**
- * Removes a stored file once nothing un-erased references it any more, in any workspace (the
- * blob store is shared and deduplicated). Runs after the erasure committed.
+ * Removes an erased file once nothing still holds it (the blob store is shared and deduplicated):
+ * no un-erased evidence in any workspace references it, and no other workspace uploaded the same
+ * bytes. This workspace's upload registration goes too, so the file cannot be referenced again
+ * without being uploaded again. Runs after the erasure committed.
  */
-async function deleteUnreferencedBlobs(database: Database, store: BlobStore, shas: Iterable<string>) {
-  for (const sha of new Set(shas)) {
-    const { rows } = await sql<{ n: number }>`
-      select count(*)::int as n from evidence_items
-      where blob_sha256 = ${sha} and (erased & ${erasureBits.blob}) = 0`.execute(database.db);
-    if ((rows[0]?.n ?? 0) === 0) await store.delete(sha);
-  }
+async function deleteUnreferencedBlob(
+  database: Database,
+  store: BlobStore,
+  workspaceId: string,
+  sha: string,
+) {
+  const { rows } = await sql<{ own: number; refs: number; others: number }>`
+    select
+      (select count(*)::int from evidence_items where workspace_id = ${workspaceId}
+        and blob_sha256 = ${sha} and (erased & ${erasureBits.blob}) = 0) as own,
+      (select count(*)::int from evidence_items
+        where blob_sha256 = ${sha} and (erased & ${erasureBits.blob}) = 0) as refs,
+      (select count(*)::int from evidence_blobs where sha256 = ${sha} and workspace_id <> ${workspaceId}) as others
+  `.execute(database.db);
+  const counts = rows[0] ?? { own: 0, refs: 0, others: 0 };
+  if (counts.own > 0) return;
+  await database.inWorkspace(workspaceId, (trx) =>
+    trx
+      .deleteFrom('evidence_blobs')
+      .where('workspace_id', '=', workspaceId)
+      .where('sha256', '=', sha)
+      .execute(),
+  );
+  if (counts.refs === 0 && counts.others === 0) await store.delete(sha);
 }
 
 export interface ErasureResult {
@@ -571,7 +590,7 @@ export async function redactEvidence(
     };
   });
   if (result.result.erased.includes('blob') && result.row.blob_sha256 !== null) {
-    await deleteUnreferencedBlobs(database, store, [result.row.blob_sha256]);
+    await deleteUnreferencedBlob(database, store, workspace.id, result.row.blob_sha256);
   }
   return result.result;
 }
@@ -634,7 +653,8 @@ export async function disposeEvidence(
       },
     };
   });
-  if (result.row.blob_sha256 !== null)
-    await deleteUnreferencedBlobs(database, store, [result.row.blob_sha256]);
+  if (result.row.blob_sha256 !== null) {
+    await deleteUnreferencedBlob(database, store, workspace.id, result.row.blob_sha256);
+  }
   return result.result;
 }
