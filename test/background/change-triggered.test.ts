@@ -57,7 +57,9 @@ test('serve with the worker role: an upload through the API opens its finding wi
     'one evaluation, caused by the import',
   );
   const { rows: jobs } = await sql<{ status: string }>`
-    select status from jobs where workspace_id = ${workspace.id} and kind = 'evaluate_checks'`.execute(database.db);
+    select status from jobs where workspace_id = ${workspace.id} and kind = 'evaluate_checks'`.execute(
+    database.db,
+  );
   assert.deepEqual(
     jobs.map((j) => j.status),
     ['done'],
@@ -68,14 +70,21 @@ test('a worker-only process serves no HTTP and still runs queued work; close() s
   const { database, config } = await createTestDatabase(t);
   await createWorkspace(database, systemActor, { slug: 'acme' });
   const server = await startServer(
-    { ...config, roles: ['worker', 'scheduler'], logLevel: 'silent', secretKey: randomBytes(32).toString('hex') },
+    {
+      ...config,
+      roles: ['worker', 'scheduler'],
+      logLevel: 'silent',
+      secretKey: randomBytes(32).toString('hex'),
+    },
     { database, handleSignals: false },
   );
   assert.equal(server.url, '');
   // The scheduler's first tick queues the scheduled checks; the worker runs them.
   await eventually('the scheduled checks to run', async () => {
     const { rows } = await sql<{ n: number }>`
-      select count(*)::int as n from jobs where kind = 'scheduled_checks' and status = 'done'`.execute(database.db);
+      select count(*)::int as n from jobs where kind = 'scheduled_checks' and status = 'done'`.execute(
+      database.db,
+    );
     return rows[0]!.n === 2;
   });
   await server.close();
