@@ -4,6 +4,7 @@
  *   config: { access: 'public' }                          anyone (health, OpenAPI, sign-in)
  *   config: { access: 'authenticated' }                   any signed-in person or API token
  *   config: { access: 'session' }                         a signed-in person (not a token)
+ *   config: { access: 'mfa-session' }                     …who gave a second factor in this session
  *   config: { access: { permission: 'controls:write' } }  that permission in the workspace named
  *                                                         by the `:workspace` path parameter
  *                                                         (a platform permission: platform admins)
@@ -32,7 +33,7 @@ import { csrfHeader, sessionCookie } from '../domains/accounts/sessions.service.
 import { AssayError } from '../errors.ts';
 import { readCookie } from './cookies.ts';
 
-export type AccessRule = 'public' | 'authenticated' | 'session' | { permission: Permission };
+export type AccessRule = 'public' | 'authenticated' | 'session' | 'mfa-session' | { permission: Permission };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -51,6 +52,8 @@ export interface RouteAccess {
   method: string;
   url: string;
   access: AccessRule | undefined;
+  /** The route's request schemas (the fuzz tests generate input from them). */
+  schema: { body?: unknown; querystring?: unknown; params?: unknown } | undefined;
 }
 
 const tables = new WeakMap<object, RouteAccess[]>();
@@ -66,7 +69,7 @@ interface Hookable {
   decorateRequest(name: string, value: null): unknown;
   addHook(
     name: 'onRoute',
-    fn: (route: { method: string | string[]; url: string; config?: unknown }) => void,
+    fn: (route: { method: string | string[]; url: string; config?: unknown; schema?: unknown }) => void,
   ): unknown;
   addHook(name: 'onRequest', fn: (request: FastifyRequest) => Promise<void>): unknown;
 }
@@ -79,9 +82,32 @@ export function installAccessControl(app: Hookable, database: Database): void {
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const access = (route.config as { access?: AccessRule } | undefined)?.access;
-    for (const method of methods) routes.push({ method, url: route.url, access });
+    const schema = route.schema as RouteAccess['schema'];
+    for (const method of methods) routes.push({ method, url: route.url, access, schema });
+    // The OpenAPI document states how each operation authenticates.
+    if (route.schema && access !== undefined) {
+      (route.schema as { security?: unknown }).security = openApiSecurity(access);
+    }
   });
   app.addHook('onRequest', (request) => enforce(database, request));
+}
+
+/** OpenAPI security schemes: the session cookie (with its CSRF header) and API tokens. */
+export const openApiSecuritySchemes = {
+  session: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: sessionCookie,
+    description: `Set by POST /api/v1/auth/login. Writes also need the ${csrfHeader} header.`,
+  },
+  bearer: { type: 'http', scheme: 'bearer', description: 'An API token (assay_tk_…) of the workspace.' },
+} as const;
+
+function openApiSecurity(rule: AccessRule): Record<string, string[]>[] {
+  if (rule === 'public') return [];
+  if (rule === 'session' || rule === 'mfa-session') return [{ session: [] }];
+  if (typeof rule === 'object' && isPlatformPermission(rule.permission)) return [{ session: [] }];
+  return [{ session: [] }, { bearer: [] }];
 }
 
 const forbidden = (message: string) => new AssayError('forbidden', message);
@@ -107,8 +133,11 @@ async function enforce(database: Database, request: FastifyRequest): Promise<voi
     }
   }
   if (rule === 'authenticated') return;
-  if (rule === 'session') {
+  if (rule === 'session' || rule === 'mfa-session') {
     if (caller.kind !== 'user') throw forbidden('only a signed-in person may do this, not an API token');
+    if (rule === 'mfa-session' && !caller.session.mfa) {
+      throw new AssayError('mfa_required', 'sign in with your second factor to do this');
+    }
     return;
   }
 

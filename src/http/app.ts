@@ -14,7 +14,7 @@ import { webhookRoutes } from '../connectors/webhooks/webhooks.routes.ts';
 import type { Database } from '../db/database.ts';
 import { openSecretBox, type SecretBox } from '../domains/secrets/secrets.ts';
 import { AssayError, isAssayError } from '../errors.ts';
-import { installAccessControl } from './access.ts';
+import { installAccessControl, openApiSecuritySchemes } from './access.ts';
 import { httpStatusByKind } from './error-mapping.ts';
 import { installSecurityHeaders, logSerializers } from './hardening.ts';
 import { registerRoutes } from './routes.ts';
@@ -148,6 +148,7 @@ export async function buildApp(
         version: '0.1.0',
         description: 'Continuous SOC 2 compliance: workspaces, scope, controls, evidence, checks and audits.',
       },
+      components: { securitySchemes: openApiSecuritySchemes },
     },
   });
   app.addSchema(ErrorBody);

@@ -176,10 +176,9 @@ test('CSRF: cookie-authenticated writes need the session’s own token in x-csrf
     headers: { cookie: `assay_session=${credentials.sessionToken}` },
   });
   assert.equal(read.statusCode, 200);
-  // Nothing was changed by the refused writes: one scope.set in the trail.
-  const changes = await sql<{
-    n: number;
-  }>`select count(*)::int as n from audit_trail where action = 'scope.set'`.execute(ctx.database.db);
+  // Nothing was changed by the refused writes: one scope change by the manager in the trail.
+  const changes = await sql<{ n: number }>`select count(*)::int as n from audit_trail
+    where action = 'scope.set' and actor_id = ${credentials.userId}`.execute(ctx.database.db);
   assert.equal(changes.rows[0]!.n, 1);
   // A bearer token is not sent by browsers on their own, so it needs no CSRF token.
   const token = await ctx.asToken('acme', ['scope:write']);
@@ -336,14 +335,18 @@ test('TOTP: enrolment, second-factor sign-in, no replay, single-use recovery cod
     headers: { cookie: s.cookie },
   });
   assert.equal(noCsrf.json().code, 'csrf_failed');
-  // The code used at enrolment cannot be replayed, whatever the clock says.
-  const replay = await second({ code: totpCode(secret) });
+  // The code accepted at enrolment cannot be used again (its time step is marked used).
+  const enrolled = await sql<{
+    step: number;
+  }>`select totp_last_step as step from users where id = ${user.id}`.execute(ctx.database.db);
+  const replay = await second({ code: totpCode(secret, Number(enrolled.rows[0]!.step) * 30_000) });
   assert.equal(replay.statusCode, 401);
-  const later = Date.now() + 30_000;
-  await sql`update users set totp_last_step = ${Math.floor(Date.now() / 30_000)} where id = ${user.id}`.execute(
+  // A code of a step not yet used is accepted (whatever the clock did since enrolment).
+  const now = Date.now();
+  await sql`update users set totp_last_step = ${Math.floor(now / 30_000) - 1} where id = ${user.id}`.execute(
     ctx.database.db,
   );
-  const done = await second({ code: totpCode(secret, later) });
+  const done = await second({ code: totpCode(secret, now) });
   assert.equal(done.statusCode, 200, done.body);
   assert.equal(done.json().status, 'signed_in');
   const full = session(done);

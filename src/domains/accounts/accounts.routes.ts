@@ -330,7 +330,7 @@ export async function accountRoutes(app: App, context: AppContext) {
   app.post(
     '/auth/recovery-codes',
     {
-      config: { access: 'session' },
+      config: { access: 'mfa-session' },
       schema: {
         tags: ['auth'],
         summary: 'Replace your recovery codes (needs a session signed in with the second factor)',
@@ -338,11 +338,7 @@ export async function accountRoutes(app: App, context: AppContext) {
       },
     },
     async (request) => {
-      const caller = person(request);
-      if (!caller.session.mfa) {
-        throw new AssayError('mfa_required', 'sign in with your second factor to replace recovery codes');
-      }
-      return { recoveryCodes: await regenerateRecoveryCodes(database, caller.userId) };
+      return { recoveryCodes: await regenerateRecoveryCodes(database, person(request).userId) };
     },
   );
 

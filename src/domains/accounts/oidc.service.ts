@@ -298,6 +298,17 @@ export async function completeSsoSignIn(
       idTokenExpected: true,
     });
     claims = tokens.claims()!;
+    // Providers that keep the ID token small (as the spec's scope-claims rule has it) give the
+    // email at the userinfo endpoint; the subject must match the ID token's.
+    if (typeof claims.email !== 'string') {
+      const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+      claims = {
+        ...claims,
+        email: info.email,
+        email_verified: info.email_verified,
+        name: claims.name ?? info.name,
+      };
+    }
   } catch (error) {
     return fail(
       'provider_rejected',

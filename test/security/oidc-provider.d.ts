@@ -1,0 +1,2 @@
+// oidc-provider ships no type declarations; the OIDC test drives it through a small surface.
+declare module 'oidc-provider';

@@ -1,0 +1,149 @@
+/**
+ * A planted secret (an SSO client secret, a TOTP seed, a password) never comes back out: not in
+ * any API answer, not in the logs at trace level, not in the audit trail, not in the database in
+ * clear.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { sql } from 'kysely';
+import { issueSession } from '../../src/domains/accounts/sessions.service.ts';
+import { createUser } from '../../src/domains/accounts/users.service.ts';
+import { openSecretBox } from '../../src/domains/secrets/secrets.ts';
+import { routeTable } from '../../src/http/access.ts';
+import { buildApp } from '../../src/http/app.ts';
+import { createTestDatabase } from '../helpers/database.ts';
+
+test('planted secrets never appear in API answers, logs or the audit trail', async (t) => {
+  const testDb = await createTestDatabase(t);
+  const { database } = testDb;
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const config = { ...testDb.config, logLevel: 'trace' as const, secretKey: randomBytes(32).toString('hex') };
+  const app = await buildApp({ config, database }, { logger: true, logStream });
+  t.after(() => app.close());
+
+  const admin = await createUser(
+    database,
+    { type: 'cli', id: 'test' },
+    { email: 'ops@assay.test', platformAdmin: true },
+  );
+  const session = await issueSession(database, {
+    userId: admin.id,
+    stage: 'full',
+    mfa: true,
+    ssoWorkspaceId: null,
+    ip: '127.0.0.1',
+    userAgent: 'test',
+  });
+  const headers = { cookie: `assay_session=${session.token}`, 'x-csrf-token': session.csrfToken };
+  const send = (method: string, url: string, payload?: unknown) =>
+    app.inject({
+      method: method as 'GET',
+      url,
+      headers,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+
+  const planted = `planted-${randomBytes(16).toString('hex')}`;
+  const answers: string[] = [];
+  const keep = (res: Awaited<ReturnType<typeof send>>) => {
+    answers.push(JSON.stringify(res.headers), res.body);
+    return res;
+  };
+
+  assert.equal(keep(await send('POST', '/api/v1/workspaces', { slug: 'acme' })).statusCode, 201);
+  // Plant it as an SSO client secret (the provider is unreachable: sign-in start fails).
+  const sso = keep(
+    await send('PUT', '/api/v1/workspaces/acme/sso', {
+      issuer: 'http://127.0.0.1:9/idp',
+      clientId: 'assay',
+      clientSecret: planted,
+    }),
+  );
+  assert.equal(sso.statusCode, 200, sso.body);
+  keep(
+    await send('PUT', '/api/v1/workspaces/acme/sso', {
+      issuer: 'not a url',
+      clientId: 'x',
+      clientSecret: planted,
+    }),
+  );
+  keep(
+    await send('PUT', '/api/v1/workspaces/acme/sso', {
+      issuer: 'https://idp.example',
+      clientSecret: planted,
+      extra: planted,
+    }),
+  );
+  keep(await app.inject({ method: 'GET', url: '/api/v1/auth/oidc/acme/start' }));
+  // …as a password that fails, and inside broken JSON.
+  keep(
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: 'ops@assay.test', password: planted },
+    }),
+  );
+  keep(
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"email": "ops@assay.test", "password": "${planted}"`,
+    }),
+  );
+  // A TOTP seed: returned once at enrolment (by design), never again.
+  const enrol = await send('POST', '/api/v1/auth/totp/enroll');
+  assert.equal(enrol.statusCode, 200);
+  const seed = enrol.json().secret as string;
+
+  // Every readable route of the workspace, and the session.
+  for (const route of routeTable(app)) {
+    if (route.method !== 'GET') continue;
+    const url = route.url
+      .replace(':workspace', 'acme')
+      .replace(/:[A-Za-z_]+/g, '00000000-0000-4000-8000-000000000000');
+    if (url.includes('/oidc/')) continue;
+    keep(await send('GET', url));
+  }
+  const ssoRead = await send('GET', '/api/v1/workspaces/acme/sso');
+  assert.equal(ssoRead.json().clientSecretSet, true);
+  answers.push(ssoRead.body);
+
+  for (const text of answers) {
+    assert.ok(!text.includes(planted), `an API answer carries the planted secret: ${text.slice(0, 200)}`);
+    assert.ok(!text.includes(seed), 'an API answer after enrolment carries the TOTP seed');
+  }
+  const logText = logs.join('');
+  assert.ok(logs.length > 20, 'trace logging was on');
+  for (const secret of [planted, seed, session.token, session.csrfToken]) {
+    assert.ok(!logText.includes(secret), 'the logs carry a secret');
+  }
+  const trail = await sql<{ row: string }>`select row_to_json(a)::text as row from audit_trail a`.execute(
+    database.db,
+  );
+  assert.ok(trail.rows.length > 0);
+  assert.ok(!trail.rows.some((r) => r.row.includes(planted)), 'the audit trail carries the planted secret');
+
+  // At rest it is sealed, and opens with the installation key only.
+  const stored = await sql<{ client_secret: string }>`select client_secret from oidc_connections`.execute(
+    database.db,
+  );
+  assert.ok(!stored.rows[0]!.client_secret.includes(planted));
+  const workspaceId = (await sql<{ id: string }>`select id from workspaces`.execute(database.db)).rows[0]!.id;
+  assert.equal(
+    openSecretBox(config).decrypt(stored.rows[0]!.client_secret, `oidc:${workspaceId}:client_secret`),
+    planted,
+  );
+  const users = await sql<{ row: string }>`select row_to_json(u)::text as row from users u`.execute(
+    database.db,
+  );
+  assert.ok(!users.rows.some((r) => r.row.includes(seed)), 'the TOTP seed is sealed at rest');
+});
