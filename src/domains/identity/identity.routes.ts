@@ -12,6 +12,7 @@ export async function identityRoutes(app: App, { database }: AppContext) {
   app.get(
     '/workspaces/:workspace/people',
     {
+      config: { access: { permission: 'identities:read' } },
       schema: {
         tags: ['identity'],
         summary: 'People from HR',
@@ -27,6 +28,7 @@ export async function identityRoutes(app: App, { database }: AppContext) {
   app.get(
     '/workspaces/:workspace/identities',
     {
+      config: { access: { permission: 'identities:read' } },
       schema: {
         tags: ['identity'],
         summary: 'Accounts in every system, with the person each belongs to',
@@ -48,6 +50,7 @@ export async function identityRoutes(app: App, { database }: AppContext) {
   app.patch(
     '/workspaces/:workspace/identities/:identity',
     {
+      config: { access: { permission: 'identities:write' } },
       schema: {
         tags: ['identity'],
         summary: 'Link an account to a person by hand, or declare it non-human with an owner and purpose',

@@ -41,6 +41,7 @@ export async function ingestRoutes(app: App, { database }: AppContext) {
     uploads.post(
       '/workspaces/:workspace/imports/:kind',
       {
+        config: { access: { permission: 'events:ingest' } },
         bodyLimit: 4 * 1024 ** 3,
         schema: {
           tags: ['ingest'],
