@@ -10,6 +10,7 @@ import { registerImportCommand } from './commands/import.command.ts';
 import { registerMemberCommands } from './commands/member.command.ts';
 import { registerNotificationCommands } from './commands/notifications.command.ts';
 import { registerReadinessCommand } from './commands/readiness.command.ts';
+import { registerRegisterCommands } from './commands/registers.command.ts';
 import { registerScimCommands } from './commands/scim.command.ts';
 import { registerScopeCommands } from './commands/scope.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
@@ -48,6 +49,7 @@ export function buildProgram(io: CommandIO): Command {
   registerConnectorCommands(program, io);
   registerCheckCommands(program, io);
   registerReadinessCommand(program, io);
+  registerRegisterCommands(program, io);
   registerDemoCommand(program, io);
   registerFindingCommands(program, io);
   registerNotificationCommands(program, io);

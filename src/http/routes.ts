@@ -10,6 +10,7 @@ import { identityRoutes } from '../domains/identity/identity.routes.ts';
 import { ingestRoutes } from '../domains/ingest/ingest.routes.ts';
 import { monitoringRoutes } from '../domains/monitoring/monitoring.routes.ts';
 import { notificationRoutes } from '../domains/notifications/notifications.routes.ts';
+import { programmeRegisterRoutes } from '../domains/registers/registers.routes.ts';
 import { scopeRoutes } from '../domains/scope/scope.routes.ts';
 import { workspaceRoutes } from '../domains/workspaces/workspaces.routes.ts';
 import type { App, AppContext } from './app.ts';
@@ -30,6 +31,7 @@ export const routeModules = [
   connectorRoutes,
   findingRoutes,
   monitoringRoutes,
+  programmeRegisterRoutes,
 ];
 
 export async function registerRoutes(app: App, context: AppContext): Promise<void> {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { setScope } from '../scope/scope.service.ts';
 import { createWorkspace } from '../workspaces/workspaces.service.ts';
@@ -17,7 +18,7 @@ import {
   publishPolicyVersion,
   savePolicyDraft,
 } from './policies/policies.service.ts';
-import { csvKindNames } from './registers.csv.ts';
+import { csvKindNames, csvKinds } from './registers.csv.ts';
 import { exportRegister, importRegister } from './registers.service.ts';
 import { createRisk } from './risks/risks.service.ts';
 import { at, registerFixture, tester } from './shared/testing.ts';
@@ -414,4 +415,17 @@ test('registers CSV: malformed rows are rejected with line and field, and nothin
       return true;
     },
   );
+});
+
+test('registers CSV: docs/registers.md documents every kind with its exact header row', () => {
+  const docs = readFileSync(new URL('../../../docs/registers.md', import.meta.url), 'utf8');
+  for (const kind of csvKinds) {
+    assert.ok(docs.includes(`### \`${kind.kind}\``), `${kind.kind} has a section`);
+    assert.ok(
+      docs.includes(`\n${kind.columns.map((c) => c.header).join(',')}\n`),
+      `${kind.kind}: header row documented`,
+    );
+    for (const column of kind.columns)
+      assert.ok(docs.includes(`| \`${column.header}\` |`), `${kind.kind}.${column.header} documented`);
+  }
 });

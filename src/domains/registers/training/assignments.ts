@@ -160,3 +160,15 @@ export function courseView(row: CourseRow): CourseView {
     effectiveFrom: row.effective_from,
   };
 }
+
+export function presentAssignment(a: Assignment) {
+  return {
+    course: a.course.code,
+    email: a.email,
+    name: a.name,
+    reason: a.reason,
+    dueAt: a.dueAt.toISOString(),
+    state: a.state,
+    lastCompletedAt: a.lastCompletedAt?.toISOString() ?? null,
+  };
+}
