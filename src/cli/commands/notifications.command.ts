@@ -8,6 +8,7 @@ import {
   testChannel,
 } from '../../domains/notifications/channels.service.ts';
 import { openSecretBox } from '../../domains/secrets/secrets.ts';
+import { AssayError } from '../../errors.ts';
 import {
   type CommandIO,
   cliActor,
@@ -156,6 +157,12 @@ export function registerNotificationCommands(program: Command, io: CommandIO) {
           channelRef,
         ),
       );
+      if (!result.delivered) {
+        throw new AssayError(
+          'notification_delivery_failed',
+          `the test message did not arrive through "${result.channel.name}": ${result.error}`,
+        );
+      }
       output(
         io,
         options,

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../../db/database.ts';
-import { AssayError } from '../../errors.ts';
+import { AssayError, isAssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
 import { insertAuditEntry } from '../audit/audit.repository.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
@@ -242,36 +242,49 @@ export async function removeChannel(
   });
 }
 
-/** Sends a test message through the channel now (not through the queue) and says whether it arrived. */
+/**
+ * Sends a test message through the channel now (not through the queue) and says whether it
+ * arrived, and if not, why (the receiver's answer, an unreachable host, no mail server).
+ */
 export async function testChannel(
   deps: NotifierDeps,
   actor: Actor,
   workspaceRef: string,
   channelRef: string,
-): Promise<{ channel: ChannelView; delivered: true }> {
+): Promise<{ channel: ChannelView; delivered: boolean; error: string | null }> {
   const workspace = await getWorkspace(deps.database, workspaceRef);
   const row = await deps.database.inWorkspace(workspace.id, (trx) =>
     findChannelRow(trx, workspace.id, channelRef),
   );
   if (!row) throw channelNotFound(channelRef);
   const now = new Date();
-  await deliver(
-    deps,
-    row,
-    workspace,
-    [
-      {
-        id: randomUUID(),
-        kind: 'test',
-        severity: 'low',
-        title: `Test notification for channel "${row.name}"`,
-        occurredAt: now,
-        data: { detail: `Sent on request of ${actor.name ?? actor.id}.` },
-      },
-    ],
-    `test-${randomUUID()}`,
-  );
-  return { channel: presentChannel(row), delivered: true };
+  try {
+    await deliver(
+      deps,
+      row,
+      workspace,
+      [
+        {
+          id: randomUUID(),
+          kind: 'test',
+          severity: 'low',
+          title: `Test notification for channel "${row.name}"`,
+          occurredAt: now,
+          data: { detail: `Sent on request of ${actor.name ?? actor.id}.` },
+        },
+      ],
+      `test-${randomUUID()}`,
+    );
+  } catch (error) {
+    if (
+      isAssayError(error) &&
+      (error.code === 'notification_delivery_failed' || error.code === 'smtp_not_configured')
+    ) {
+      return { channel: presentChannel(row), delivered: false, error: error.message };
+    }
+    throw error;
+  }
+  return { channel: presentChannel(row), delivered: true, error: null };
 }
 
 export async function recentDeliveries(database: Database, workspaceRef: string, limit = 50) {

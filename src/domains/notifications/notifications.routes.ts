@@ -122,11 +122,14 @@ export async function notificationRoutes(app: App, { config, database, secrets }
       config: manage,
       schema: {
         tags: ['notifications'],
-        summary: 'Send a test message through the channel now; 503 with the reason if it does not arrive',
+        summary: 'Send a test message through the channel now: whether it arrived, and if not why',
         params: ChannelParams,
         response: {
-          200: Type.Object({ channel: ChannelSchema, delivered: Type.Boolean() }),
-          503: Type.Ref('Error'),
+          200: Type.Object({
+            channel: ChannelSchema,
+            delivered: Type.Boolean(),
+            error: Type.Union([Type.String(), Type.Null()]),
+          }),
           ...errors,
         },
       },

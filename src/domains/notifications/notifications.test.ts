@@ -362,11 +362,34 @@ test('API: channels are added, listed without secrets, tested and removed; only 
     url: `/api/v1/workspaces/acme/notification-channels/${channel.id}/test`,
   });
   assert.equal(sent.statusCode, 200, sent.body);
+  assert.deepEqual([sent.json().delivered, sent.json().error], [true, null]);
   assert.equal(slack.requests.length, 1);
   assert.equal(slack.requests[0]!.path, '/services/T0000/B0000/secret-token-part');
   const message = JSON.parse(slack.requests[0]!.body);
   assert.match(message.text, /Test notification for channel "slack #compliance"/);
   assert.ok(Array.isArray(message.blocks) && message.blocks.length >= 2);
+
+  // A receiver that refuses: the test says so, and why.
+  const refusing = await startHttpReceiver(t, () => 410);
+  const hook = await app.inject({
+    method: 'POST',
+    url: '/api/v1/workspaces/acme/notification-channels',
+    payload: {
+      name: 'gone',
+      kind: 'webhook',
+      url: `${refusing.url}/hook`,
+      secret: 'a-long-enough-signing-secret',
+    },
+  });
+  assert.equal(hook.statusCode, 201, hook.body);
+  const refused = await app.inject({
+    method: 'POST',
+    url: '/api/v1/workspaces/acme/notification-channels/gone/test',
+  });
+  assert.equal(refused.statusCode, 200, refused.body);
+  assert.equal(refused.json().delivered, false);
+  assert.match(refused.json().error, /answered HTTP 410/);
+  assert.doesNotMatch(refused.body, /a-long-enough-signing-secret/);
 
   const unsigned = await app.inject({
     method: 'POST',
@@ -432,6 +455,15 @@ test('CLI: notifications add, list, test and remove an email channel', async (t)
   assert.equal(tested.code, 0, tested.stderr);
   assert.equal(smtp.messages.length, 1);
   assert.deepEqual(smtp.messages[0]!.to, ['audit@acme.example', 'grc@acme.example']);
+
+  // Without a mail server the test fails, saying what to set.
+  const unset = process.env.ASSAY_SMTP_URL;
+  delete process.env.ASSAY_SMTP_URL;
+  const unsent = await assay('notifications', 'test', 'auditors', '--tenant', 'acme');
+  process.env.ASSAY_SMTP_URL = unset;
+  assert.equal(unsent.code, 1);
+  assert.match(unsent.stderr, /did not arrive through "auditors": .*ASSAY_SMTP_URL/);
+  assert.equal(smtp.messages.length, 1);
 
   const bad = await assay('notifications', 'add', 'x', '--tenant', 'acme', '--kind', 'pager');
   assert.equal(bad.code, 2);
