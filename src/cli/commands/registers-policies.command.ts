@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { presentStatement } from '../../domains/monitoring/monitoring.presenter.ts';
 import {
   presentAcknowledgement,
   presentCampaign,
@@ -9,11 +10,13 @@ import {
 } from '../../domains/registers/policies/policies.presenter.ts';
 import {
   acknowledgePolicy,
+  addPolicyStatement,
   approvePolicyVersion,
   createPolicy,
   getPolicy,
   launchCampaign,
   listPolicies,
+  policyStatements,
   publishPolicyVersion,
   reviewPolicy,
   savePolicyDraft,
@@ -303,6 +306,45 @@ export function registerPolicyCommands(program: Command, io: CommandIO) {
         async ({ db, actor, tenant, input, args }) =>
           presentPolicyReview(await reviewPolicy(db, actor, tenant, args[0]!, input)),
         (r) => `review recorded ${day(r.reviewedAt)}: ${r.outcome}`,
+      ),
+    );
+
+  policies
+    .command('statements')
+    .argument('<policy>', 'title or id')
+    .requiredOption('--tenant <slug>', 'workspace')
+    .description('the statements the policy makes and whether practice matches them')
+    .action(
+      act(
+        io,
+        async ({ db, tenant, args }) => ({
+          statements: (await policyStatements(db, tenant, args[0]!)).statements.map(presentStatement),
+        }),
+        (r) =>
+          r.statements.length === 0
+            ? 'no statements (add one with assay policies add-statement)'
+            : r.statements
+                .map((s) => `${s.practice.status.padEnd(14)} ${s.statement} [${s.checks.join(', ')}]`)
+                .join('\n'),
+      ),
+    );
+
+  policies
+    .command('add-statement')
+    .argument('<policy>', 'title or id')
+    .requiredOption(
+      '--statement <text>',
+      'what the policy says, e.g. "MFA is required for all remote access"',
+    )
+    .option('--checks <list>', 'the checks that prove it, comma-separated')
+    .requiredOption('--tenant <slug>', 'workspace')
+    .action(
+      act(
+        io,
+        async ({ db, actor, tenant, input, args }) =>
+          presentStatement(await addPolicyStatement(db, actor, tenant, args[0]!, input)),
+        (s) => `added statement ${s.id}: ${s.practice.status}`,
+        ['checks'],
       ),
     );
 }

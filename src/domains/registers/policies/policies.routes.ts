@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { App, AppContext } from '../../../http/app.ts';
 import { requestActor } from '../../../http/request-actor.ts';
+import { PolicyStatementSchema, presentStatement } from '../../monitoring/monitoring.presenter.ts';
 import { WorkspaceParams } from '../../workspaces/workspaces.routes.ts';
 import { Body, ControlList, DateTime, errors, Id, Nullable, Str, Text, When } from '../shared/http.ts';
 import {
@@ -17,11 +18,13 @@ import {
 } from './policies.presenter.ts';
 import {
   acknowledgePolicy,
+  addPolicyStatement,
   approvePolicyVersion,
   createPolicy,
   getPolicy,
   launchCampaign,
   listPolicies,
+  policyStatements,
   publishPolicyVersion,
   reviewPolicy,
   savePolicyDraft,
@@ -401,6 +404,56 @@ export async function policyRoutes(app: App, { database }: AppContext) {
         .send(
           presentPolicyReview(
             await reviewPolicy(
+              database,
+              requestActor(request),
+              request.params.workspace,
+              request.params.policy,
+              request.body,
+            ),
+          ),
+        ),
+  );
+
+  app.get(
+    '/workspaces/:workspace/policies/:policy/statements',
+    {
+      config: read,
+      schema: {
+        tags: ['registers'],
+        summary:
+          'The statements the policy makes and whether practice matches them (the checks linked to each)',
+        params: PolicyParams,
+        response: { 200: Type.Object({ statements: Type.Array(PolicyStatementSchema) }), ...errors },
+      },
+    },
+    async (request) => ({
+      statements: (
+        await policyStatements(database, request.params.workspace, request.params.policy)
+      ).statements.map(presentStatement),
+    }),
+  );
+
+  app.post(
+    '/workspaces/:workspace/policies/:policy/statements',
+    {
+      config: decide,
+      schema: {
+        tags: ['registers'],
+        summary: 'Add a statement to the policy, linked to the checks that prove it',
+        params: PolicyParams,
+        body: Type.Object(
+          { statement: Str(2000), checks: Type.Optional(Type.Array(Str(100), { maxItems: 50 })) },
+          { additionalProperties: false },
+        ),
+        response: { 201: PolicyStatementSchema, ...errors },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .status(201)
+        .send(
+          presentStatement(
+            await addPolicyStatement(
               database,
               requestActor(request),
               request.params.workspace,

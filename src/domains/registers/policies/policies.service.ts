@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Database, Trx } from '../../../db/database.ts';
 import { AssayError } from '../../../errors.ts';
 import type { Actor } from '../../audit/actor.ts';
+import { createPolicyStatement, listStatements } from '../../monitoring/policy-statements.service.ts';
 import {
   appendRegisterEvidence,
   audit,
@@ -27,6 +28,7 @@ import {
   emailList,
   integer,
   invalid,
+  list,
   oneOf,
   optionalInstant,
   optionalText,
@@ -742,4 +744,31 @@ export async function versionAcknowledgements(
       : null;
     return { policy, version, campaign, acknowledgements, status, asOf };
   });
+}
+
+// --- statements: policy vs practice -------------------------------------------------------------
+
+/** The statements this policy makes, each with whether the checks linked to it show practice matching. */
+export async function policyStatements(database: Database, workspaceRef: string, policyRef: string) {
+  const ctx = await readContext(database, workspaceRef);
+  const policy = await database.inWorkspace(ctx.workspaceId, (trx) => requirePolicy(trx, ctx, policyRef));
+  const statements = (await listStatements(database, workspaceRef)).filter(
+    (s) => s.statement.policy_id === policy.id,
+  );
+  return { policy, statements };
+}
+
+/** Adds a statement to a policy, linked to the checks that prove it (see docs/checks.md). */
+export async function addPolicyStatement(
+  database: Database,
+  actor: Actor,
+  workspaceRef: string,
+  policyRef: string,
+  input: { statement?: unknown; checks?: unknown },
+) {
+  const statement = text('statement', input.statement, 2000);
+  const checks = list('checks', input.checks, 50, 100);
+  const ctx = await readContext(database, workspaceRef);
+  const policy = await database.inWorkspace(ctx.workspaceId, (trx) => requirePolicy(trx, ctx, policyRef));
+  return createPolicyStatement(database, actor, workspaceRef, { statement, checks, policyId: policy.id });
 }

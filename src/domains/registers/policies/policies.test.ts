@@ -3,9 +3,11 @@ import { test } from 'node:test';
 import { addPeople, at, registerFixture, tester } from '../shared/testing.ts';
 import {
   acknowledgePolicy,
+  addPolicyStatement,
   approvePolicyVersion,
   createPolicy,
   getPolicy,
+  policyStatements,
   publishPolicyVersion,
   reviewPolicy,
   savePolicyDraft,
@@ -248,6 +250,16 @@ test('policies: the review is due a cadence after the last approval or review', 
   const [overdue] = await f.findings('policy.review_overdue', 'open');
   assert.match(overdue!.detail, /last reviewed 2025-01-02; the review was due 2026-01-02/);
   assert.ok(overdue!.control_ids.includes('INC-01'));
+  // The plan says it is reviewed yearly; practice contradicts it while the review is overdue.
+  await addPolicyStatement(f.database, tester, f.slug, 'incident response plan', {
+    statement: 'This plan is reviewed every year',
+    checks: ['policy.review_overdue'],
+  });
+  const before = await policyStatements(f.database, f.slug, policy.id);
+  assert.deepEqual(
+    before.statements.map((x) => x.practice.status),
+    ['contradicted'],
+  );
   const review = await reviewPolicy(
     f.database,
     tester,
@@ -259,6 +271,10 @@ test('policies: the review is due a cadence after the last approval or review', 
   const [closed] = await f.findings('policy.review_overdue', 'closed');
   assert.ok(closed?.evidence_ids.includes(review.evidence_id!));
   assert.equal((await getPolicy(f.database, f.slug, policy.id)).reviews.length, 1);
+  assert.deepEqual(
+    (await policyStatements(f.database, f.slug, policy.id)).statements.map((x) => x.practice.status),
+    ['matches'],
+  );
   // Draft-only and retired policies are not judged; no acknowledgement is asked of a plan.
   assert.equal((await f.findings('policy.acknowledgements_missing')).length, 0);
 });
