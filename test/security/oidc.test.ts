@@ -278,7 +278,17 @@ test('OIDC single sign-on against a real provider: members, first sign-in, scopi
     where u.email = 'root@assay.example'`.execute(ctx.database.db);
   assert.equal(links.rows[0]!.n, 0, "the platform admin's account was not linked to acme's provider");
 
-  // 5. Every SSO sign-in, good or bad, is in the audit trail.
+  // 5. Once removed from acme, Alice's linked identity no longer signs her in there.
+  const removed = await ctx.app.inject({
+    method: 'DELETE',
+    url: '/api/v1/workspaces/acme/members/alice%40acme.example',
+  });
+  assert.equal(removed.statusCode, 204);
+  idp.as('alice');
+  trip = await ssoSignIn(ctx, 'acme');
+  assert.equal((await trip.finish(trip.stateCookie)).statusCode, 401);
+
+  // 6. Every SSO sign-in, good or bad, is in the audit trail.
   const events = (
     await sql<{ action: string; details: { method?: string; reason?: string } }>`
       select action, details from audit_trail where action like 'auth.login%' order by id`.execute(
@@ -291,6 +301,7 @@ test('OIDC single sign-on against a real provider: members, first sign-in, scopi
     'auth.login_failed:missing_state',
     'auth.login_failed:missing_state',
     'auth.login_succeeded:oidc',
+    'auth.login_failed:no_account',
     'auth.login_failed:no_account',
     'auth.login_failed:no_account',
   ]);

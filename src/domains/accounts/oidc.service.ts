@@ -19,6 +19,7 @@ import {
   deleteOidcConnection,
   findIdentity,
   findMembership,
+  findMembershipsReaching,
   findOidcConnection,
   findUserByEmail,
   findUserById,
@@ -359,7 +360,10 @@ export async function completeSsoSignIn(
     await insertIdentity(trx, person.id, claims.iss, claims.sub);
     return person;
   });
-  if (!user || user.disabled_at !== null) {
+  // Linked earlier or not, the person must (still) be a member here: the session reaches nothing else.
+  const member =
+    user !== undefined && (await findMembershipsReaching(database.db, user.id, workspaceId, null)).length > 0;
+  if (!user || user.disabled_at !== null || !member) {
     return fail(
       'no_account',
       `${email ?? 'this person'} has no access to this workspace`,
