@@ -269,7 +269,9 @@ export async function readLeafHashes(trx: Trx, workspaceId: string, treeSize: nu
  *   int8 leaf index | int2 erased bits | 32-byte stored leaf hash |
  *   int4 n, then n bytes: 0x00 ‖ envelope (n = 0: envelope erased) |
  *   int4 m, then m bytes of content (m = -1: content erased)
- * The 0x00 prefix makes the leaf-hash input one contiguous slice.
+ * The 0x00 prefix makes the leaf-hash input one contiguous slice. Rows come from an ordered
+ * subquery (an ORDER BY inside the aggregate would sort again); the leaf index in every record
+ * lets the verifier notice should an engine ever feed them out of order.
  */
 export async function readVerificationChunk(
   trx: Trx,
