@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { openDatabase } from '../../src/db/database.ts';
+import { totpCode } from '../../src/domains/accounts/totp.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createTestDatabase } from '../helpers/database.ts';
-import { strongPassword } from './helpers.ts';
+import { cookieValue, strongPassword } from './helpers.ts';
 
 /** `assay` in-process against a database of its own, with standard input; and the API over the same data. */
 async function harness(t: TestContext) {
@@ -137,6 +138,46 @@ test('CLI: users, platform admins, members with roles, MSP reach and auditors', 
     });
     assert.equal(login.statusCode, 200, login.body);
     assert.equal(login.json().status, 'mfa_enrollment_required');
+    let headers = {
+      cookie: `assay_session=${cookieValue(login, 'assay_session')}`,
+      'x-csrf-token': login.json().csrfToken,
+    };
+    const refused = await app.inject({
+      method: 'POST',
+      url: '/api/v1/workspaces',
+      payload: { slug: 'northwind' },
+      headers,
+    });
+    assert.equal(refused.statusCode, 403);
+    assert.equal(refused.json().code, 'mfa_required');
+    const { secret } = (
+      await app.inject({ method: 'POST', url: '/api/v1/auth/totp/enroll', headers })
+    ).json();
+    const confirmed = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/totp/confirm',
+      payload: { code: totpCode(secret) },
+      headers,
+    });
+    assert.equal(confirmed.statusCode, 200, confirmed.body);
+    headers = {
+      cookie: `assay_session=${cookieValue(confirmed, 'assay_session')}`,
+      'x-csrf-token': confirmed.json().csrfToken,
+    };
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/workspaces',
+      payload: { slug: 'northwind' },
+      headers,
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const trail = (
+      await app.inject({ method: 'GET', url: '/api/v1/workspaces/northwind/audit-trail', headers })
+    ).json();
+    assert.equal(
+      trail.entries.find((e: { action: string }) => e.action === 'workspace.created').actor.type,
+      'user',
+    );
   });
 
   const removed = await assay(['member', 'remove', '--tenant', 'acme', 'cpa@audit.example']);
