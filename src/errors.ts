@@ -10,6 +10,8 @@ export const errorCodes = {
   unknown_category: 'bad_input',
   invalid_period: 'bad_input',
   import_rejected: 'bad_input',
+  request_list_rejected: 'bad_input',
+  package_unreadable: 'bad_input',
   unsupported_import_kind: 'bad_input',
   blob_hash_mismatch: 'bad_input',
   weak_password: 'bad_input',
@@ -38,6 +40,8 @@ export const errorCodes = {
   register_record_not_found: 'not_found',
   notification_channel_not_found: 'not_found',
   connector_not_found: 'not_found',
+  audit_period_not_found: 'not_found',
+  audit_request_not_found: 'not_found',
   // conflicts (HTTP 409, CLI exit 2)
   workspace_exists: 'conflict',
   parent_not_msp: 'conflict',
@@ -55,6 +59,7 @@ export const errorCodes = {
   register_transition_invalid: 'conflict',
   notification_channel_exists: 'conflict',
   connector_exists: 'conflict',
+  audit_period_exists: 'conflict',
   // auth (HTTP 401/403, CLI exit 1)
   unauthenticated: 'unauthenticated',
   forbidden: 'forbidden',
@@ -65,6 +70,7 @@ export const errorCodes = {
   too_many_attempts: 'rate_limited',
   // integrity (HTTP 409/500 depending on context, CLI exit 1)
   ledger_verification_failed: 'integrity',
+  package_verification_failed: 'integrity',
   data_directory_locked: 'unavailable',
   secret_key_missing: 'unavailable',
   secret_undecryptable: 'internal',

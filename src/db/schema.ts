@@ -6,7 +6,7 @@ import type { ScimTables } from '../connectors/scim/scim.tables.ts';
 import type { WebhookTables } from '../connectors/webhooks/webhooks.tables.ts';
 import type { AccountTables } from '../domains/accounts/accounts.tables.ts';
 import type { AuditTables } from '../domains/audit/audit.tables.ts';
-import type { AuditPeriodTables } from '../domains/audits/audits.tables.ts';
+import type { AuditPeriodTables, AuditRequestTables } from '../domains/audits/audits.tables.ts';
 import type { ConnectorTables } from '../domains/connectors/connectors.tables.ts';
 import type { ControlTables } from '../domains/controls/controls.tables.ts';
 import type { EvidenceTables } from '../domains/evidence/evidence.tables.ts';
@@ -25,6 +25,7 @@ export interface DB
     ControlTables,
     AuditTables,
     AuditPeriodTables,
+    AuditRequestTables,
     IngestTables,
     IdentityTables,
     MonitoringTables,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { parsePeriod, readinessReport } from '../../domains/audits/readiness.service.ts';
+import { resolvePeriod, scopeTemplateIds } from '../../domains/audits/periods.service.ts';
+import { readinessReport } from '../../domains/audits/readiness.service.ts';
 import { type CommandIO, configFrom, globalOptions, output, table, withDatabase } from '../runtime.ts';
 
 const pct = (p: number) => `${(p * 100).toFixed(1)}%`;
@@ -11,15 +12,21 @@ export function registerReadinessCommand(program: Command, io: CommandIO) {
       'Type II operating effectiveness for a period, the auditor-sample forecast and the gaps to fix first',
     )
     .requiredOption('--tenant <slug>', 'workspace')
-    .requiredOption('--period <from..to>', 'the audit window, e.g. 2026-01-01..2026-12-31')
+    .requiredOption(
+      '--period <period>',
+      'the audit window, e.g. 2026-01-01..2026-12-31, or an audit period’s name (its frozen scope)',
+    )
     .option('--occurrences', 'include every occurrence of every population (JSON)')
     .action(async (opts: { tenant: string; period: string; occurrences?: boolean }, command: Command) => {
       const options = globalOptions(command);
-      const period = parsePeriod(opts.period);
       const config = configFrom(options);
-      const { populations, ...report } = await withDatabase(config, (db) =>
-        readinessReport(db, opts.tenant, period, { deprovisioningSlaHours: config.deprovisioningSlaHours }),
-      );
+      const { populations, ...report } = await withDatabase(config, async (db) => {
+        const period = await resolvePeriod(db, opts.tenant, opts.period);
+        return readinessReport(db, opts.tenant, period.window, {
+          deprovisioningSlaHours: config.deprovisioningSlaHours,
+          controls: scopeTemplateIds(period),
+        });
+      });
       const result = opts.occurrences ? { ...report, populations } : report;
       output(io, options, result, (r) =>
         [

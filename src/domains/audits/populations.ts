@@ -132,6 +132,8 @@ export interface PopulationOptions {
   deprovisioningSlaHours: number;
   /** The instant populations are judged at (default: now); occurrences due later are not judged yet. */
   now?: Date;
+  /** Only these controls (template ids), e.g. a period's frozen scope; default: every active control. */
+  controls?: ReadonlySet<string> | undefined;
 }
 
 export async function computePopulations(
@@ -142,7 +144,10 @@ export async function computePopulations(
 ): Promise<Population[]> {
   const now = options.now ?? new Date();
   const judgedUntil = period.to < now ? period.to : now;
-  const controls = await listControlRows(trx, workspaceId);
+  const scope = options.controls;
+  const controls = (await listControlRows(trx, workspaceId)).filter(
+    (c) => scope === undefined || scope.has(c.template_id),
+  );
   const maxGrace = Math.max(...Object.values(graceDays)) * day;
   const [evidence, intervals, exceptions] = await Promise.all([
     selectEvidenceForControls(trx, workspaceId, period.from, new Date(period.to.getTime() + maxGrace)),

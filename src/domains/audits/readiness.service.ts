@@ -88,7 +88,13 @@ export async function readinessReport(
   database: Database,
   workspaceRef: string,
   period: PeriodWindow,
-  options: { deprovisioningSlaHours: number; now?: Date; convention?: SampleConvention },
+  options: {
+    deprovisioningSlaHours: number;
+    now?: Date;
+    convention?: SampleConvention;
+    /** Only these controls (template ids): a declared period's frozen scope. */
+    controls?: ReadonlySet<string> | undefined;
+  },
 ): Promise<ReadinessReport & { populations: Population[] }> {
   const workspace = await getWorkspace(database, workspaceRef);
   const now = options.now ?? new Date();
@@ -96,6 +102,7 @@ export async function readinessReport(
     computePopulations(trx, workspace.id, period, {
       deprovisioningSlaHours: options.deprovisioningSlaHours,
       now,
+      controls: options.controls,
     }),
   );
   const convention = options.convention ?? defaultConvention;
