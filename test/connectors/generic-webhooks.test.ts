@@ -3,6 +3,10 @@
  * by the OCSF importer, stored once; stale or wrong signatures refused and recorded.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { TestApp } from '../helpers/app.ts';
 import {
@@ -177,5 +181,27 @@ describe('generic signed webhooks', () => {
     );
     assert.equal(badId.statusCode, 400);
     assert.deepEqual(await footprint(h.database), before);
+  });
+
+  test('the shell signing recipe in docs/connectors/github-webhooks.md produces an accepted signature', async (t) => {
+    const h = await pushHarness(t);
+    const secret = await webhookSecret(h, 'siem');
+    const doc = readFileSync(new URL('../../docs/connectors/github-webhooks.md', import.meta.url), 'utf8');
+    const recipe = /```sh\n(t=\$\(date \+%s\)[\s\S]*?)\ncurl /.exec(doc)?.[1];
+    assert.ok(recipe, 'the recipe is in the document');
+    const dir = mkdtempSync(join(tmpdir(), 'assay-recipe-'));
+    // A trailing newline, as editors write files: the recipe must sign it too.
+    const body = `${JSON.stringify(signIn)}\n`;
+    writeFileSync(join(dir, 'events.json'), body);
+    const run = spawnSync('sh', ['-c', `${recipe}\nprintf '%s %s' "$t" "$sig"`], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', SECRET: secret },
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const [at, sig] = run.stdout.trim().split(' ');
+    const response = await post(h, body, `t=${at},v1=${sig}`, 'siem');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.json().eventsStored, 1);
   });
 });
