@@ -5,15 +5,14 @@
  * export streams the same kind of package.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cliActor } from '../../src/cli/runtime.ts';
 import { addMember } from '../../src/domains/accounts/memberships.service.ts';
-import { createPeriod } from '../../src/domains/audits/periods.service.ts';
 import { verifyPackage } from '../../src/domains/audits/package/verify-package.ts';
+import { createPeriod } from '../../src/domains/audits/periods.service.ts';
 import { buildTestApp } from '../helpers/app.ts';
 import { seedYear } from './fixtures.ts';
 
@@ -26,17 +25,12 @@ test('an auditor reads readiness, populations, evidence and the package of their
     from: '2026-01-01',
     to: '2026-12-31',
   });
-  const { user } = await addMember(
-    ctx.database,
-    { actor: cliActor(), mayManageOwners: false },
-    'acme',
-    {
-      email: 'auditor@cpa.example',
-      role: 'auditor',
-      expiresAt: new Date(Date.now() + 30 * 86_400_000),
-      auditPeriod: { start: '2025-01-01', end: '2025-12-31' },
-    },
-  );
+  const { user } = await addMember(ctx.database, { actor: cliActor(), mayManageOwners: false }, 'acme', {
+    email: 'auditor@cpa.example',
+    role: 'auditor',
+    expiresAt: new Date(Date.now() + 30 * 86_400_000),
+    auditPeriod: { start: '2025-01-01', end: '2025-12-31' },
+  });
   const auditor = await ctx.asUser(user.id, user.email);
   const base = '/api/v1/workspaces/acme';
 
@@ -44,11 +38,17 @@ test('an auditor reads readiness, populations, evidence and the package of their
   assert.equal(readiness.statusCode, 200, readiness.body);
   const report = readiness.json();
   assert.equal(report.period.from, '2025-01-01T00:00:00.000Z');
-  assert.equal(report.controls.find((c: { templateId: string }) => c.templateId === 'AC-05').deviations.missing, 1);
+  assert.equal(
+    report.controls.find((c: { templateId: string }) => c.templateId === 'AC-05').deviations.missing,
+    1,
+  );
   const window = await auditor({ method: 'GET', url: `${base}/readiness?period=2025-04-01..2025-06-30` });
   assert.equal(window.statusCode, 200, 'a window inside the period is fine');
 
-  const populations = await auditor({ method: 'GET', url: `${base}/populations?period=FY2025&control=AC-05` });
+  const populations = await auditor({
+    method: 'GET',
+    url: `${base}/populations?period=FY2025&control=AC-05`,
+  });
   assert.equal(populations.statusCode, 200, populations.body);
   const occurrences = populations.json().populations[0].occurrences;
   assert.deepEqual(
@@ -58,7 +58,10 @@ test('an auditor reads readiness, populations, evidence and the package of their
 
   const evidence = await auditor({ method: 'GET', url: `${base}/periods/FY2025/evidence?control=AC-05` });
   assert.equal(evidence.statusCode, 200, evidence.body);
-  const ids = evidence.json().items.map((i: { id: string }) => i.id).sort();
+  const ids = evidence
+    .json()
+    .items.map((i: { id: string }) => i.id)
+    .sort();
   assert.deepEqual(ids, [...seeded.reviewEvidenceIds, seeded.fileEvidenceId].sort());
 
   const periods = await auditor({ method: 'GET', url: `${base}/periods` });
@@ -69,7 +72,11 @@ test('an auditor reads readiness, populations, evidence and the package of their
   );
 
   // The owner exports (signing a checkpoint); the auditor downloads against it.
-  const exported = await ctx.app.inject({ method: 'POST', url: `${base}/exports`, payload: { period: 'FY2025' } });
+  const exported = await ctx.app.inject({
+    method: 'POST',
+    url: `${base}/exports`,
+    payload: { period: 'FY2025' },
+  });
   assert.equal(exported.statusCode, 200, exported.body.slice(0, 300));
   assert.equal(exported.headers['content-type'], 'application/zip');
   const dir = mkdtempSync(join(tmpdir(), 'assay-auditor-'));

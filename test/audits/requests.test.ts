@@ -10,7 +10,11 @@ import ExcelJS from 'exceljs';
 import { sql } from 'kysely';
 import { cliActor } from '../../src/cli/runtime.ts';
 import { createPeriod, getPeriod, listPeriods } from '../../src/domains/audits/periods.service.ts';
-import { fulfilRequests, importRequestList, listRequests } from '../../src/domains/audits/requests.service.ts';
+import {
+  fulfilRequests,
+  importRequestList,
+  listRequests,
+} from '../../src/domains/audits/requests.service.ts';
 import { isAssayError } from '../../src/errors.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { seedYear } from './fixtures.ts';
@@ -32,18 +36,37 @@ test('periods freeze their scope; request lists map, auto-fulfil, track and reje
   assert.ok(ac05 && ac05.criteria.length > 0 && ac05.frequency === 'quarterly');
   assert.ok(period.scope.criteria.includes('CC6.1'));
   await assert.rejects(
-    createPeriod(database, actor, 'acme', { name: 'FY2025', reportType: 'type2', from: '2025-01-01', to: '2025-12-31' }),
+    createPeriod(database, actor, 'acme', {
+      name: 'FY2025',
+      reportType: 'type2',
+      from: '2025-01-01',
+      to: '2025-12-31',
+    }),
     (e: unknown) => isAssayError(e) && e.code === 'audit_period_exists',
   );
   await assert.rejects(
-    createPeriod(database, actor, 'acme', { name: 'Bad', reportType: 'type1', from: '2025-01-01', to: '2025-02-01' }),
+    createPeriod(database, actor, 'acme', {
+      name: 'Bad',
+      reportType: 'type1',
+      from: '2025-01-01',
+      to: '2025-02-01',
+    }),
     /Type I/,
   );
   await assert.rejects(
-    createPeriod(database, actor, 'acme', { name: 'Bad', reportType: 'type2', from: '2025-02-30', to: '2025-12-31' }),
+    createPeriod(database, actor, 'acme', {
+      name: 'Bad',
+      reportType: 'type2',
+      from: '2025-02-30',
+      to: '2025-12-31',
+    }),
     /not a date/,
   );
-  const asOf = await createPeriod(database, actor, 'acme', { name: 'Type I 2025-06-30', reportType: 'type1', from: '2025-06-30' });
+  const asOf = await createPeriod(database, actor, 'acme', {
+    name: 'Type I 2025-06-30',
+    reportType: 'type1',
+    from: '2025-06-30',
+  });
   assert.equal(asOf.endsOn, '2025-06-30');
   assert.deepEqual(
     (await listPeriods(database, 'acme')).map((p) => p.name),
@@ -105,38 +128,65 @@ test('periods freeze their scope; request lists map, auto-fulfil, track and reje
   assert.deepEqual(manual.fulfilled, ['PBC-02']);
   assert.equal(manual.requests[0]!.fulfilment, 'manual');
   await assert.rejects(
-    fulfilRequests(database, actor, 'acme', 'FY2025', { ref: 'PBC-03', evidenceIds: ['00000000-0000-4000-8000-000000000000'] }),
+    fulfilRequests(database, actor, 'acme', 'FY2025', {
+      ref: 'PBC-03',
+      evidenceIds: ['00000000-0000-4000-8000-000000000000'],
+    }),
     (e: unknown) => isAssayError(e) && e.code === 'evidence_not_found',
   );
   await assert.rejects(
-    fulfilRequests(database, actor, 'acme', 'FY2025', { ref: 'PBC-99', evidenceIds: [seeded.fileEvidenceId] }),
+    fulfilRequests(database, actor, 'acme', 'FY2025', {
+      ref: 'PBC-99',
+      evidenceIds: [seeded.fileEvidenceId],
+    }),
     (e: unknown) => isAssayError(e) && e.code === 'audit_request_not_found',
   );
 
   // Malformed lists are rejected whole, naming line and field; nothing of them is kept.
   const reject = async (text: string, pattern: RegExp) => {
-    await assert.rejects(importRequestList(database, actor, 'acme', 'FY2025', csv(text), now), (e: unknown) => {
-      assert.ok(isAssayError(e) && e.code === 'request_list_rejected', String(e));
-      assert.match(e.message, pattern);
-      return true;
-    });
+    await assert.rejects(
+      importRequestList(database, actor, 'acme', 'FY2025', csv(text), now),
+      (e: unknown) => {
+        assert.ok(isAssayError(e) && e.code === 'request_list_rejected', String(e));
+        assert.match(e.message, pattern);
+        return true;
+      },
+    );
   };
   await reject(
-    ['request_id,description,controls,due_date', 'PBC-10,New request,AC-05,2026-01-31', 'PBC-11,Bad date,AC-05,31/01/2026'].join('\n'),
+    [
+      'request_id,description,controls,due_date',
+      'PBC-10,New request,AC-05,2026-01-31',
+      'PBC-11,Bad date,AC-05,31/01/2026',
+    ].join('\n'),
     /line 3, field due_date: "31\/01\/2026" is not a date/,
   );
   await reject(
-    ['request_id,description,controls', 'PBC-10,New request,AC-05', 'PBC-12,Unknown control,ZZ-99'].join('\n'),
+    ['request_id,description,controls', 'PBC-10,New request,AC-05', 'PBC-12,Unknown control,ZZ-99'].join(
+      '\n',
+    ),
     /line 3, field controls: "ZZ-99" is not a control in the scope of FY2025/,
   );
   await reject(
     ['request_id,description,controls', 'PBC-10,New request,AC-05', 'PBC-10,Twice,AC-05'].join('\n'),
     /line 3, field request_id: "PBC-10" is also on line 2/,
   );
-  await reject(['request_id,description,controls', 'PBC-13,,AC-05'].join('\n'), /line 2, field description: is empty/);
-  await reject(['request_id,description,criteria', 'PBC-14,Nothing named,'].join('\n'), /line 2, field criteria/);
-  await reject(['id,controls', 'PBC-15,AC-05'].join('\n'), /line 1, field description: the header has no such column/);
-  await reject(['request_id,description,controls', 'PBC-16,"unterminated,AC-05'].join('\n'), /line \d+.*not valid CSV/);
+  await reject(
+    ['request_id,description,controls', 'PBC-13,,AC-05'].join('\n'),
+    /line 2, field description: is empty/,
+  );
+  await reject(
+    ['request_id,description,criteria', 'PBC-14,Nothing named,'].join('\n'),
+    /line 2, field criteria/,
+  );
+  await reject(
+    ['id,controls', 'PBC-15,AC-05'].join('\n'),
+    /line 1, field description: the header has no such column/,
+  );
+  await reject(
+    ['request_id,description,controls', 'PBC-16,"unterminated,AC-05'].join('\n'),
+    /line \d+.*not valid CSV/,
+  );
   listed = await listRequests(database, 'acme', 'FY2025', {}, now);
   assert.deepEqual(
     listed.requests.map((r) => r.ref),
@@ -148,19 +198,41 @@ test('periods freeze their scope; request lists map, auto-fulfil, track and reje
   const workbook = new ExcelJS.Workbook();
   const sheet = workbook.addWorksheet('PBC');
   sheet.addRow(['Request ID', 'Description', 'Controls', 'Criteria', 'Due date']);
-  sheet.addRow(['PBC-01', 'Quarterly user access reviews, all four quarters', 'AC-05', '', new Date(Date.UTC(2026, 0, 20))]);
+  sheet.addRow([
+    'PBC-01',
+    'Quarterly user access reviews, all four quarters',
+    'AC-05',
+    '',
+    new Date(Date.UTC(2026, 0, 20)),
+  ]);
   sheet.addRow(['PBC-20', 'Access review sign-offs', 'AC-05', '', '']);
   const xlsx = Buffer.from(await workbook.xlsx.writeBuffer());
-  const again = await importRequestList(database, actor, 'acme', 'FY2025', { format: 'xlsx', content: xlsx }, now);
+  const again = await importRequestList(
+    database,
+    actor,
+    'acme',
+    'FY2025',
+    { format: 'xlsx', content: xlsx },
+    now,
+  );
   assert.equal(again.created, 1);
   assert.equal(again.updated, 1);
   assert.deepEqual(again.fulfilled, ['PBC-20']);
-  const updated = (await listRequests(database, 'acme', 'FY2025', {}, now)).requests.find((r) => r.ref === 'PBC-01')!;
+  const updated = (await listRequests(database, 'acme', 'FY2025', {}, now)).requests.find(
+    (r) => r.ref === 'PBC-01',
+  )!;
   assert.equal(updated.description, 'Quarterly user access reviews, all four quarters');
   assert.equal(updated.dueOn, '2026-01-20');
   assert.equal(updated.status, 'fulfilled', 'an update keeps the fulfilment');
   await assert.rejects(
-    importRequestList(database, actor, 'acme', 'FY2025', { format: 'xlsx', content: Buffer.from('not a workbook') }, now),
+    importRequestList(
+      database,
+      actor,
+      'acme',
+      'FY2025',
+      { format: 'xlsx', content: Buffer.from('not a workbook') },
+      now,
+    ),
     /line 1.*not a readable XLSX/,
   );
   await assert.rejects(
