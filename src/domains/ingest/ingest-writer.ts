@@ -1,10 +1,15 @@
 /**
  * Writes normalised import records into one workspace inside the caller's transaction: people,
  * identities and their observations, events (deduplicated by source key), entitlement changes.
- * Records are buffered and written in chunks with multi-row inserts; accounts are resolved once
- * per import through a cache.
+ * Records are buffered and written in chunks with multi-row inserts. The accounts a chunk names
+ * are resolved together before it is written — one lookup per system, one insert of the new ones,
+ * one update of what the chunk tells about known ones — and then once per import through a cache;
+ * so are the events entitlement changes cite, and the entitlement changes themselves. Whatever
+ * the batched path cannot settle (a record naming no account at all, a row the database refuses)
+ * falls back to the record-by-record path, which reports the record's position.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Trx } from '../../db/database.ts';
 import { AssayError } from '../../errors.ts';
 import type {
@@ -78,6 +83,7 @@ export class IngestWriter {
   readonly #workspaceId: string;
   readonly #batchId: string | null;
   readonly #identityCache = new Map<string, string>();
+  #savepoints = 0;
   #people: Positioned<PersonFact>[] = [];
   #identities: Positioned<IdentityFact>[] = [];
   #events: Positioned<NormalizedEvent>[] = [];
@@ -125,6 +131,7 @@ export class IngestWriter {
     this.#identities = [];
     this.#events = [];
     this.#entitlements = [];
+    await this.#prefetchAccounts(identities, events, entitlements);
     for (const { position, value } of people) {
       await atPosition(position, async () => {
         if (await upsertPerson(this.#trx, this.#workspaceId, value)) this.counts.people++;
@@ -132,9 +139,7 @@ export class IngestWriter {
     }
     await this.#writeIdentityFacts(identities);
     await this.#writeEvents(events);
-    for (const { position, value } of entitlements) {
-      await atPosition(position, () => this.#writeEntitlement(value));
-    }
+    await this.#writeEntitlements(entitlements);
   }
 
   /** Flushes what is buffered and links accounts to people. */
@@ -248,6 +253,276 @@ export class IngestWriter {
     }
   }
 
+  /**
+   * Entitlement changes in one multi-row insert (replays skipped by source key), with the events
+   * they cite looked up together. If the database refuses the batch, the chunk is written record
+   * by record so that the error names the record.
+   */
+  async #writeEntitlements(facts: Positioned<EntitlementFact>[]) {
+    if (facts.length === 0) return;
+    const rows: { fact: EntitlementFact; identityId: string; sourceKey: string }[] = [];
+    for (const { position, value: fact } of facts) {
+      await atPosition(position, async () => {
+        const identityId = await this.#resolveRef(fact.identity, { system: fact.system, time: fact.at });
+        rows.push({ fact, identityId, sourceKey: entitlementSourceKey(fact) });
+      });
+    }
+    const eventIds = new Map<string, number>();
+    const cited = new Map<string, Set<string>>();
+    for (const { fact } of rows) {
+      if (!fact.eventSourceKey) continue;
+      const keys = cited.get(fact.source) ?? new Set<string>();
+      keys.add(fact.eventSourceKey);
+      cited.set(fact.source, keys);
+    }
+    for (const [source, keys] of cited) {
+      for (const row of await findEventIds(this.#trx, this.#workspaceId, source, [...keys])) {
+        eventIds.set(`${source}\u0000${row.source_key}`, row.id);
+      }
+    }
+    const values = rows.map(({ fact, identityId, sourceKey }) => ({
+      workspace_id: this.#workspaceId,
+      identity_id: identityId,
+      system: fact.system,
+      name: fact.name,
+      kind: fact.kind,
+      privileged: fact.privileged,
+      granted: fact.granted,
+      at: fact.at,
+      event_id: fact.eventSourceKey
+        ? (eventIds.get(`${fact.source}\u0000${fact.eventSourceKey}`) ?? null)
+        : null,
+      source: fact.source,
+      source_key: sourceKey,
+    }));
+    const inserted = await this.#attempt(() =>
+      this.#trx
+        .insertInto('entitlement_changes')
+        .values(values)
+        .onConflict((oc) => oc.columns(['workspace_id', 'source', 'source_key']).doNothing())
+        .returning('id')
+        .execute(),
+    );
+    if (inserted) {
+      this.counts.entitlementChanges += inserted.length;
+      return;
+    }
+    for (const { position, value } of facts) {
+      await atPosition(position, () => this.#writeEntitlement(value));
+    }
+  }
+
+  /**
+   * Runs `fn` under a savepoint: undefined (and the transaction as it was before) if the database
+   * refused it, so the caller can redo the work record by record.
+   */
+  async #attempt<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    const name = `ingest_${++this.#savepoints}`;
+    await sql`savepoint ${sql.raw(name)}`.execute(this.#trx);
+    try {
+      const result = await fn();
+      await sql`release savepoint ${sql.raw(name)}`.execute(this.#trx);
+      return result;
+    } catch {
+      await sql`rollback to savepoint ${sql.raw(name)}`.execute(this.#trx);
+      return undefined;
+    }
+  }
+
+  /**
+   * Resolves, in a few statements, every account the chunk names that the cache does not know:
+   * the same lookups as `#resolve` (system id, else user name, else email; the earliest match),
+   * the same inserts and the same enrichment of known accounts, in record order — so the result is
+   * what record-by-record resolution would give. Accounts named without any id are left to the
+   * record-by-record path, which rejects them with their position.
+   */
+  async #prefetchAccounts(
+    identities: Positioned<IdentityFact>[],
+    events: Positioned<NormalizedEvent>[],
+    entitlements: Positioned<EntitlementFact>[],
+  ) {
+    const wanted: Wanted[] = [];
+    const queued = new Set<string>();
+    const want = (ref: IdentityRef, system: string, seenAt: string) => {
+      const key = identityKeyOf(ref, system);
+      const cacheKey = cacheKeyOf(key);
+      if (this.#identityCache.has(cacheKey) || queued.has(cacheKey)) return;
+      if (!key.externalId && !key.userName && !key.email) return;
+      queued.add(cacheKey);
+      wanted.push({ ref, key, cacheKey, seenAt });
+    };
+    for (const { value: fact } of identities) {
+      want(
+        {
+          type: fact.type,
+          system: fact.system,
+          externalId: fact.externalId,
+          userName: fact.userName,
+          email: fact.email,
+          displayName: fact.displayName,
+        },
+        fact.system,
+        fact.createdAt && fact.createdAt < fact.observedAt ? fact.createdAt : fact.observedAt,
+      );
+    }
+    const seenEvents = new Set<string>();
+    for (const { value: event } of events) {
+      const key = `${event.source}\u0000${event.sourceKey}`;
+      if (seenEvents.has(key)) continue;
+      seenEvents.add(key);
+      if (event.system === 'hr') continue;
+      if (event.actor) want(event.actor, event.actor.system ?? event.system, event.time);
+      if (event.target) want(event.target, event.target.system ?? event.system, event.time);
+    }
+    for (const { value: fact } of entitlements) {
+      want(fact.identity, fact.identity.system ?? fact.system, fact.at);
+    }
+    if (wanted.length < 2) return;
+    const resolved = await this.#attempt(() => this.#resolveMany(wanted));
+    if (!resolved) return;
+    for (const [cacheKey, id] of resolved) this.#identityCache.set(cacheKey, id);
+  }
+
+  async #resolveMany(wanted: Wanted[]): Promise<Map<string, string>> {
+    const bySystem = new Map<string, Wanted[]>();
+    for (const w of wanted) {
+      const list = bySystem.get(w.key.system) ?? [];
+      list.push(w);
+      bySystem.set(w.key.system, list);
+    }
+    const rowOf = new Map<string, AccountRow>();
+    const fresh: AccountRow[] = [];
+    const touched = new Set<AccountRow>();
+    for (const [system, list] of bySystem) {
+      const ids = new Set<string>();
+      const names = new Set<string>();
+      const emails = new Set<string>();
+      for (const { key } of list) {
+        if (key.externalId) ids.add(key.externalId);
+        if (key.userName) {
+          ids.add(key.userName);
+          names.add(key.userName);
+        }
+        if (key.email) emails.add(key.email);
+      }
+      const { rows } = await sql<{
+        id: string;
+        external_id: string;
+        user_name: string | null;
+        email: string | null;
+        display_name: string | null;
+        first_seen_at: Date;
+        last_seen_at: Date;
+        created_at: Date;
+      }>`
+        select id, external_id, user_name, email, display_name, first_seen_at, last_seen_at, created_at
+        from identities
+        where workspace_id = ${this.#workspaceId} and system = ${system}
+          and (external_id = any(${[...ids]}::text[]) or user_name = any(${[...names]}::text[])
+            or email = any(${[...emails]}::text[]))
+        order by created_at, id`.execute(this.#trx);
+      const index = new AccountIndex();
+      for (const row of rows) {
+        index.add({
+          id: row.id,
+          system,
+          externalId: row.external_id,
+          userName: row.user_name,
+          email: row.email,
+          displayName: row.display_name,
+          firstSeen: row.first_seen_at.toISOString(),
+          lastSeen: row.last_seen_at.toISOString(),
+          principalType: 'user',
+          isNew: false,
+        });
+      }
+      for (const { ref, key, cacheKey, seenAt } of list) {
+        const seen = new Date(seenAt).toISOString();
+        let row = index.find(key);
+        if (row) {
+          // What enrichIdentity does: fill what is unknown, widen the seen window.
+          index.enrich(row, {
+            userName: ref.userName,
+            email: ref.email?.toLowerCase(),
+            displayName: ref.displayName,
+          });
+          if (seen < row.firstSeen) row.firstSeen = seen;
+          if (seen > row.lastSeen) row.lastSeen = seen;
+          if (!row.isNew) touched.add(row);
+        } else {
+          row = {
+            id: randomUUID(),
+            system,
+            externalId: (key.externalId ?? key.userName ?? key.email)!,
+            userName: ref.userName ?? null,
+            email: ref.email?.toLowerCase() ?? null,
+            displayName: ref.displayName ?? null,
+            firstSeen: seen,
+            lastSeen: seen,
+            principalType: ref.type,
+            isNew: true,
+          };
+          index.add(row);
+          fresh.push(row);
+        }
+        rowOf.set(cacheKey, row);
+      }
+    }
+    // New accounts in multi-row inserts; one that a concurrent import created meanwhile keeps its id.
+    for (let from = 0; from < fresh.length; from += chunkSize) {
+      const part = fresh.slice(from, from + chunkSize);
+      const inserted = await this.#trx
+        .insertInto('identities')
+        .values(
+          part.map((row) => ({
+            id: row.id,
+            workspace_id: this.#workspaceId,
+            system: row.system,
+            external_id: row.externalId,
+            user_name: row.userName,
+            email: row.email,
+            display_name: row.displayName,
+            principal_type: row.principalType,
+            first_seen_at: row.firstSeen,
+            last_seen_at: row.lastSeen,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['workspace_id', 'system', 'external_id']).doUpdateSet({ updated_at: new Date() }),
+        )
+        .returning(['id', 'system', 'external_id'])
+        .execute();
+      const byKey = new Map(inserted.map((r) => [`${r.system}\u0000${r.external_id}`, r.id]));
+      for (const row of part) {
+        const id = byKey.get(`${row.system}\u0000${row.externalId}`);
+        if (id !== undefined && id !== row.id) row.id = id;
+      }
+    }
+    const result = new Map<string, string>();
+    for (const [cacheKey, row] of rowOf) result.set(cacheKey, row.id);
+    // What the chunk tells about accounts already known, in one statement.
+    const known = [...touched];
+    if (known.length > 0) {
+      await sql`
+        update identities as i set
+          user_name = coalesce(i.user_name, v.user_name),
+          email = coalesce(i.email, v.email),
+          display_name = coalesce(i.display_name, v.display_name),
+          first_seen_at = least(i.first_seen_at, v.first_seen_at),
+          last_seen_at = greatest(i.last_seen_at, v.last_seen_at),
+          updated_at = now()
+        from (
+          select * from unnest(
+            ${known.map((r) => r.id)}::uuid[], ${known.map((r) => r.userName)}::text[],
+            ${known.map((r) => r.email)}::text[], ${known.map((r) => r.displayName)}::text[],
+            ${known.map((r) => r.firstSeen)}::timestamptz[], ${known.map((r) => r.lastSeen)}::timestamptz[]
+          ) as t(id, user_name, email, display_name, first_seen_at, last_seen_at)
+        ) as v
+        where i.workspace_id = ${this.#workspaceId} and i.id = v.id`.execute(this.#trx);
+    }
+    return result;
+  }
+
   async #writeEntitlement(fact: EntitlementFact) {
     const identityId = await this.#resolveRef(fact.identity, { system: fact.system, time: fact.at });
     let eventId: number | null = null;
@@ -255,7 +530,7 @@ export class IngestWriter {
       const [row] = await findEventIds(this.#trx, this.#workspaceId, fact.source, [fact.eventSourceKey]);
       eventId = row?.id ?? null;
     }
-    const sourceKey = `${fact.eventSourceKey ?? `${fact.at}|${fact.system}`}|${fact.identity.externalId ?? fact.identity.userName ?? fact.identity.email ?? ''}|${fact.name}|${fact.granted ? '+' : '-'}`;
+    const sourceKey = entitlementSourceKey(fact);
     if (await insertEntitlementChange(this.#trx, this.#workspaceId, identityId, fact, sourceKey, eventId)) {
       this.counts.entitlementChanges++;
     }
@@ -266,13 +541,8 @@ export class IngestWriter {
   }
 
   async #resolve(ref: IdentityRef, system: string, seenAt: string): Promise<string> {
-    const key: IdentityKey = {
-      system,
-      externalId: ref.externalId,
-      userName: ref.userName,
-      email: ref.email?.toLowerCase(),
-    };
-    const cacheKey = `${system}\u0000${key.externalId ?? ''}\u0000${key.userName ?? ''}\u0000${key.email ?? ''}`;
+    const key = identityKeyOf(ref, system);
+    const cacheKey = cacheKeyOf(key);
     const cached = this.#identityCache.get(cacheKey);
     if (cached) return cached;
     const existing = await findIdentity(this.#trx, this.#workspaceId, key);
@@ -305,6 +575,99 @@ export class IngestWriter {
     }
     this.#identityCache.set(cacheKey, id);
     return id;
+  }
+}
+
+function identityKeyOf(ref: IdentityRef, system: string): IdentityKey {
+  return { system, externalId: ref.externalId, userName: ref.userName, email: ref.email?.toLowerCase() };
+}
+
+function cacheKeyOf(key: IdentityKey): string {
+  return `${key.system}\u0000${key.externalId ?? ''}\u0000${key.userName ?? ''}\u0000${key.email ?? ''}`;
+}
+
+function entitlementSourceKey(fact: EntitlementFact): string {
+  return `${fact.eventSourceKey ?? `${fact.at}|${fact.system}`}|${fact.identity.externalId ?? fact.identity.userName ?? fact.identity.email ?? ''}|${fact.name}|${fact.granted ? '+' : '-'}`;
+}
+
+interface Wanted {
+  ref: IdentityRef;
+  key: IdentityKey;
+  cacheKey: string;
+  seenAt: string;
+}
+
+interface AccountRow {
+  id: string;
+  system: string;
+  externalId: string;
+  userName: string | null;
+  email: string | null;
+  displayName: string | null;
+  firstSeen: string;
+  lastSeen: string;
+  principalType: string;
+  isNew: boolean;
+}
+
+/**
+ * One system's accounts as `findIdentity` looks them up: by system id; by user name (matching a
+ * user name or a system id); by email — the earliest account first.
+ */
+class AccountIndex {
+  readonly #byExternalId = new Map<string, AccountRow>();
+  readonly #byName = new Map<string, AccountRow[]>();
+  readonly #byEmail = new Map<string, AccountRow[]>();
+  /** Creation order: rows read (oldest first), then rows created here. */
+  readonly #order = new Map<AccountRow, number>();
+
+  add(row: AccountRow) {
+    this.#order.set(row, this.#order.size);
+    this.#byExternalId.set(row.externalId, row);
+    this.#push(this.#byName, row.externalId, row);
+    if (row.userName !== null && row.userName !== row.externalId) this.#push(this.#byName, row.userName, row);
+    if (row.email !== null) this.#push(this.#byEmail, row.email, row);
+  }
+
+  /** Fills what is unknown about `row`; a name or email learnt this way finds it from now on. */
+  enrich(
+    row: AccountRow,
+    values: { userName?: string | undefined; email?: string | undefined; displayName?: string | undefined },
+  ) {
+    if (row.userName === null && values.userName !== undefined) {
+      row.userName = values.userName;
+      if (row.userName !== row.externalId) this.#push(this.#byName, row.userName, row);
+    }
+    if (row.email === null && values.email !== undefined) {
+      row.email = values.email;
+      this.#push(this.#byEmail, row.email, row);
+    }
+    if (row.displayName === null && values.displayName !== undefined) row.displayName = values.displayName;
+  }
+
+  #push(map: Map<string, AccountRow[]>, key: string, row: AccountRow) {
+    const list = map.get(key) ?? [];
+    const at = this.#order.get(row) ?? Number.MAX_SAFE_INTEGER;
+    let i = list.length;
+    while (i > 0 && (this.#order.get(list[i - 1]!) ?? 0) > at) i--;
+    if (list[i - 1] !== row) list.splice(i, 0, row);
+    map.set(key, list);
+  }
+
+  find(key: IdentityKey): AccountRow | undefined {
+    if (key.externalId) {
+      const row = this.#byExternalId.get(key.externalId);
+      if (row) return row;
+    }
+    if (key.userName) {
+      const rows = this.#byName.get(key.userName);
+      if (rows?.[0]) return rows[0];
+    }
+    if (key.email) {
+      const rows = this.#byEmail.get(key.email);
+      if (rows?.[0]) return rows[0];
+    }
+    return undefined;
   }
 }
 
