@@ -1,0 +1,85 @@
+/**
+ * Runs one readiness report or one auditor package export in a process of its own, so that its
+ * peak resident set size (the operating system's count, embedded database included) is the task's
+ * alone. Spawned by readiness.bench.ts and export.bench.ts:
+ *
+ *   node --import tsx bench/peak-memory.child.ts '<json task>'
+ *
+ * Prints one JSON line: the task's wall time, the peak RSS before the task (open database) and
+ * after it, and what the task produced.
+ */
+import { createWriteStream } from 'node:fs';
+import { openDatabase } from '../src/db/database.ts';
+import { systemActor } from '../src/domains/audit/actor.ts';
+import { prepareAuditPackage } from '../src/domains/audits/package/export.service.ts';
+import { readinessReport } from '../src/domains/audits/readiness.service.ts';
+import { FileBlobStore } from '../src/domains/evidence/core/blob-store.ts';
+
+interface Task {
+  task: 'readiness' | 'export';
+  dataDir: string;
+  databaseUrl?: string | undefined;
+  workspace: string;
+  from: string;
+  to: string;
+  now: string;
+  /** readiness: only these controls (template ids); default every active control. */
+  controls?: string[];
+  /** export: where the zip goes. */
+  file?: string;
+  blobDir?: string;
+}
+
+const maxRssMb = () => process.resourceUsage().maxRSS / 1024;
+
+const task = JSON.parse(process.argv[2] ?? '{}') as Task;
+const database = await openDatabase({ dataDir: task.dataDir, databaseUrl: task.databaseUrl });
+try {
+  const openRssMb = maxRssMb();
+  const started = performance.now();
+  let produced: Record<string, unknown>;
+  if (task.task === 'readiness') {
+    const report = await readinessReport(
+      database,
+      task.workspace,
+      { from: new Date(task.from), to: new Date(task.to) },
+      {
+        deprovisioningSlaHours: 24,
+        now: new Date(task.now),
+        controls: task.controls ? new Set(task.controls) : undefined,
+      },
+    );
+    produced = {
+      controls: report.controls.length,
+      occurrences: report.populations.reduce((sum, p) => sum + p.occurrences.length, 0),
+      deviations: report.controls.reduce((sum, c) => sum + c.deviations.total, 0),
+      score: report.score,
+    };
+  } else {
+    const lastDay = new Date(new Date(task.to).getTime() - 86_400_000).toISOString().slice(0, 10);
+    const prepared = await prepareAuditPackage(
+      database,
+      task.workspace,
+      `${task.from.slice(0, 10)}..${lastDay}`,
+      {
+        actor: systemActor,
+        blobStore: new FileBlobStore(task.blobDir ?? task.dataDir),
+        deprovisioningSlaHours: 24,
+        checkpoint: false,
+        now: new Date(task.now),
+      },
+    );
+    const out = createWriteStream(task.file!);
+    const written = prepared.write(out);
+    await Promise.all([
+      written,
+      new Promise<void>((resolve, reject) => out.on('close', () => resolve()).on('error', reject)),
+    ]);
+    const result = await written;
+    produced = { evidence: result.summary.evidence.items, files: result.files, bytes: result.bytes };
+  }
+  const ms = performance.now() - started;
+  process.stdout.write(`${JSON.stringify({ ms, openRssMb, peakRssMb: maxRssMb(), ...produced })}\n`);
+} finally {
+  await database.close();
+}
