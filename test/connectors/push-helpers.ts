@@ -5,10 +5,12 @@
 import { createHmac } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import { createScimToken } from '../../src/connectors/scim/scim-tokens.service.ts';
 import { createWebhookSecret } from '../../src/connectors/webhooks/webhook-secrets.ts';
 import type { Database } from '../../src/db/database.ts';
 import type { Actor } from '../../src/domains/audit/actor.ts';
+import { rawPayload } from '../../src/domains/ingest/ingest.repository.ts';
 import { openSecretBox } from '../../src/domains/secrets/secrets.ts';
 import { createWorkspace } from '../../src/domains/workspaces/workspaces.service.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
@@ -106,20 +108,25 @@ export async function events(database: Database, workspaceId: string) {
   return database.inWorkspace(workspaceId, (trx) =>
     trx
       .selectFrom('events')
+      .leftJoin('evidence_items', (join) =>
+        join
+          .onRef('evidence_items.workspace_id', '=', 'events.workspace_id')
+          .on(sql<boolean>`evidence_items.id = events.evidence_id::uuid`),
+      )
       .select([
-        'id',
-        'source',
-        'source_key',
-        'system',
-        'class_uid',
-        'activity_id',
-        'action',
-        'target_identity_id',
-        'data',
-        'raw',
+        'events.id',
+        'events.source',
+        'events.source_key',
+        'events.system',
+        'events.class_uid',
+        'events.activity_id',
+        'events.action',
+        'events.target_identity_id',
+        'events.data',
+        rawPayload.as('raw'),
       ])
-      .where('workspace_id', '=', workspaceId)
-      .orderBy('id')
+      .where('events.workspace_id', '=', workspaceId)
+      .orderBy('events.id')
       .execute(),
   );
 }

@@ -11,11 +11,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { sql } from 'kysely';
 import { createTestDatabase } from '../../../test/helpers/database.ts';
 import type { Database } from '../../db/database.ts';
 import type { Actor } from '../../domains/audit/actor.ts';
 import { addConnector, listConnectors, runConnector } from '../../domains/connectors/connectors.service.ts';
 import { listWorkspaceFindings } from '../../domains/findings/findings.service.ts';
+import { rawPayload } from '../../domains/ingest/ingest.repository.ts';
 import { runChecks } from '../../domains/monitoring/run-checks.service.ts';
 import { openSecretBox } from '../../domains/secrets/secrets.ts';
 import { createWorkspace } from '../../domains/workspaces/workspaces.service.ts';
@@ -44,11 +46,26 @@ async function storedEvents(database: Database, slug: string, batchId?: string) 
     .executeTakeFirstOrThrow();
   let query = database.db
     .selectFrom('events')
-    .select(['id', 'source', 'source_key', 'time', 'action', 'activity_id', 'repository', 'data', 'raw'])
-    .where('workspace_id', '=', ws.id)
-    .where('source', '=', 'git');
-  if (batchId) query = query.where('batch_id', '=', batchId);
-  const rows = await query.orderBy('time').orderBy('id').execute();
+    .leftJoin('evidence_items', (join) =>
+      join
+        .onRef('evidence_items.workspace_id', '=', 'events.workspace_id')
+        .on(sql<boolean>`evidence_items.id = events.evidence_id::uuid`),
+    )
+    .select([
+      'events.id',
+      'events.source',
+      'events.source_key',
+      'events.time',
+      'events.action',
+      'events.activity_id',
+      'events.repository',
+      'events.data',
+      rawPayload.as('raw'),
+    ])
+    .where('events.workspace_id', '=', ws.id)
+    .where('events.source', '=', 'git');
+  if (batchId) query = query.where('events.batch_id', '=', batchId);
+  const rows = await query.orderBy('events.time').orderBy('events.id').execute();
   return rows.map((r) => ({
     ...r,
     data: r.data as {

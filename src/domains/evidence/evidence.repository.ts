@@ -64,8 +64,32 @@ const insertBatch = 10_000;
 export async function insertLeaves(trx: Trx, workspaceId: string, leaves: NewLeaf[]): Promise<void> {
   for (let start = 0; start < leaves.length; start += insertBatch) {
     const batch = leaves.slice(start, start + insertBatch);
-    const col = <T>(pick: (leaf: NewLeaf) => T) => batch.map(pick);
-    const env = (leaf: NewLeaf) => leaf.envelope;
+    const rows = batch.map((leaf) => {
+      const e = leaf.envelope;
+      return {
+        leaf_index: leaf.leafIndex,
+        id: e.id,
+        kind: e.kind,
+        controls: textArrayLiteral(e.proves.controls),
+        criteria: textArrayLiteral(e.proves.criteria),
+        subject_type: e.subject?.type ?? null,
+        subject_id: e.subject?.id ?? null,
+        subject_name: e.subject?.name ?? null,
+        effective_at: e.effectiveAt,
+        collected_at: e.collectedAt,
+        stale_after: e.staleAfter,
+        collector_type: e.collector.type,
+        collector_id: e.collector.id,
+        content_sha256: e.contentSha256,
+        content: leaf.contentText,
+        blob_sha256: e.blob?.sha256 ?? null,
+        blob_size: e.blob?.size ?? null,
+        blob_media_type: e.blob?.mediaType ?? null,
+        blob_file_name: e.blob?.fileName ?? null,
+        envelope: leaf.envelopeText,
+        leaf_hash: leaf.leafHashHex,
+      };
+    });
     await sql`
       insert into evidence_items (
         workspace_id, leaf_index, id, kind, control_ids, criterion_ids, subject_type, subject_id,
@@ -73,28 +97,22 @@ export async function insertLeaves(trx: Trx, workspaceId: string, leaves: NewLea
         content_sha256, content, blob_sha256, blob_size, blob_media_type, blob_file_name, envelope, leaf_hash
       )
       select ${workspaceId}::uuid, u.leaf_index, u.id, u.kind,
-        array(select jsonb_array_elements_text(u.controls::jsonb)),
-        array(select jsonb_array_elements_text(u.criteria::jsonb)),
+        u.controls::text[], u.criteria::text[],
         u.subject_type, u.subject_id, u.subject_name, u.effective_at, u.collected_at, u.stale_after,
         u.collector_type, u.collector_id, u.content_sha256, convert_to(u.content, 'UTF8'), u.blob_sha256,
         u.blob_size, u.blob_media_type, u.blob_file_name, convert_to(u.envelope, 'UTF8'), decode(u.leaf_hash, 'hex')
-      from unnest(
-        ${col((l) => l.leafIndex)}::bigint[], ${col((l) => env(l).id)}::uuid[], ${col((l) => env(l).kind)}::text[],
-        ${col((l) => JSON.stringify(env(l).proves.controls))}::text[],
-        ${col((l) => JSON.stringify(env(l).proves.criteria))}::text[],
-        ${col((l) => env(l).subject?.type ?? null)}::text[], ${col((l) => env(l).subject?.id ?? null)}::text[],
-        ${col((l) => env(l).subject?.name ?? null)}::text[], ${col((l) => env(l).effectiveAt)}::timestamptz[],
-        ${col((l) => env(l).collectedAt)}::timestamptz[], ${col((l) => env(l).staleAfter)}::timestamptz[],
-        ${col((l) => env(l).collector.type)}::text[], ${col((l) => env(l).collector.id)}::text[],
-        ${col((l) => env(l).contentSha256)}::text[], ${col((l) => l.contentText)}::text[],
-        ${col((l) => env(l).blob?.sha256 ?? null)}::text[], ${col((l) => env(l).blob?.size ?? null)}::bigint[],
-        ${col((l) => env(l).blob?.mediaType ?? null)}::text[], ${col((l) => env(l).blob?.fileName ?? null)}::text[],
-        ${col((l) => l.envelopeText)}::text[], ${col((l) => l.leafHashHex)}::text[]
-      ) as u(leaf_index, id, kind, controls, criteria, subject_type, subject_id, subject_name, effective_at,
-             collected_at, stale_after, collector_type, collector_id, content_sha256, content, blob_sha256,
-             blob_size, blob_media_type, blob_file_name, envelope, leaf_hash)
+      from json_to_recordset(${JSON.stringify(rows)}::json) as u(leaf_index bigint, id uuid, kind text,
+        controls text, criteria text, subject_type text, subject_id text, subject_name text,
+        effective_at timestamptz, collected_at timestamptz, stale_after timestamptz, collector_type text,
+        collector_id text, content_sha256 text, content text, blob_sha256 text, blob_size bigint,
+        blob_media_type text, blob_file_name text, envelope text, leaf_hash text)
     `.execute(trx);
   }
+}
+
+/** A PostgreSQL array literal of strings, each quoted and escaped (`{"AC-01","CC6.1"}`). */
+function textArrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 }
 
 // ---------------------------------------------------------------------------------------------

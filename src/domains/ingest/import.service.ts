@@ -95,22 +95,27 @@ export async function importFile(
         actorType: actor.type,
         actorId: actor.id,
       });
-      const writer = new IngestWriter(trx, workspace.id, batch.id);
+      const writer = new IngestWriter(trx, workspace.id, batch.id, { pipeline: true });
       const records = parse(counted(), {
         fileName: options.fileName,
         onError: 'fail',
         observedAt: new Date(observedAt).toISOString(),
         columns: options.columns,
       });
-      for await (const record of records) {
-        await writer.add(record);
-        progress.records++;
-        if (options.onProgress && progress.records - lastReport >= 1000) {
-          lastReport = progress.records;
-          options.onProgress({ ...progress });
+      try {
+        for await (const record of records) {
+          await writer.add(record);
+          progress.records++;
+          if (options.onProgress && progress.records - lastReport >= 1000) {
+            lastReport = progress.records;
+            options.onProgress({ ...progress });
+          }
         }
+        await writer.finish();
+      } finally {
+        // A bad record must not roll back the transaction under a chunk still being written.
+        await writer.settle();
       }
-      await writer.finish();
       options.onProgress?.({ ...progress });
       await finishImportBatch(trx, workspace.id, batch.id, 'committed', writer.counts, null);
       await insertAuditEntry(trx, {

@@ -45,16 +45,17 @@ const maxRawEvidenceBytes = 256 * 1024;
 function rawEventEvidence(row: EventRow): EvidenceInput {
   const { event } = row;
   const raw = JSON.stringify(event.raw ?? null);
-  const content =
-    Buffer.byteLength(raw) <= maxRawEvidenceBytes
-      ? { source: event.source, sourceKey: event.sourceKey, action: event.action, raw: event.raw ?? null }
-      : {
-          source: event.source,
-          sourceKey: event.sourceKey,
-          action: event.action,
-          rawSha256: createHash('sha256').update(raw).digest('hex'),
-          rawBytes: Buffer.byteLength(raw),
-        };
+  // A payload the ledger keeps whole is not repeated on the event row (see insertEvents).
+  row.rawInLedger = Buffer.byteLength(raw) <= maxRawEvidenceBytes;
+  const content = row.rawInLedger
+    ? { source: event.source, sourceKey: event.sourceKey, action: event.action, raw: event.raw ?? null }
+    : {
+        source: event.source,
+        sourceKey: event.sourceKey,
+        action: event.action,
+        rawSha256: createHash('sha256').update(raw).digest('hex'),
+        rawBytes: Buffer.byteLength(raw),
+      };
   const subjectId = row.targetIdentityId ?? row.actorIdentityId;
   return {
     kind: 'source.event',
@@ -88,11 +89,26 @@ export class IngestWriter {
   #identities: Positioned<IdentityFact>[] = [];
   #events: Positioned<NormalizedEvent>[] = [];
   #entitlements: Positioned<EntitlementFact>[] = [];
+  readonly #pipeline: boolean;
+  /** The chunk being written while the next one is read (pipelined writers only). */
+  #writing: Promise<void> | null = null;
 
-  constructor(trx: Trx, workspaceId: string, batchId: string | null) {
+  /**
+   * With `pipeline`, a full chunk is written while the caller goes on reading the next one, so
+   * parsing overlaps the database's work. The caller must then `settle()` before it lets the
+   * transaction end on an error, so that no statement of the writer runs after a rollback.
+   */
+  constructor(trx: Trx, workspaceId: string, batchId: string | null, options: { pipeline?: boolean } = {}) {
     this.#trx = trx;
     this.#workspaceId = workspaceId;
     this.#batchId = batchId;
+    this.#pipeline = options.pipeline ?? false;
+  }
+
+  /** Waits for the chunk being written, if any, whatever its outcome. */
+  async settle(): Promise<void> {
+    await this.#writing?.catch(() => {});
+    this.#writing = null;
   }
 
   async add(record: ImportRecord): Promise<void> {
@@ -118,11 +134,27 @@ export class IngestWriter {
       this.#people.length + this.#identities.length + this.#events.length + this.#entitlements.length >=
       chunkSize
     ) {
-      await this.flush();
+      if (!this.#pipeline) return this.flush();
+      // One chunk in flight at a time: its failure surfaces here, at the next full chunk.
+      await this.#drain();
+      const writing = this.#writeBuffered();
+      writing.catch(() => {});
+      this.#writing = writing;
     }
   }
 
+  async #drain(): Promise<void> {
+    const writing = this.#writing;
+    this.#writing = null;
+    await writing;
+  }
+
   async flush(): Promise<void> {
+    await this.#drain();
+    await this.#writeBuffered();
+  }
+
+  async #writeBuffered(): Promise<void> {
     const people = this.#people;
     const identities = this.#identities;
     const events = this.#events;
@@ -219,7 +251,7 @@ export class IngestWriter {
           isAccountEvent && event.actor ? await this.#resolveRef(event.actor, event) : null;
         const targetIdentityId =
           isAccountEvent && event.target ? await this.#resolveRef(event.target, event) : null;
-        rows.push({ event, actorIdentityId, targetIdentityId, evidenceId: null });
+        rows.push({ event, actorIdentityId, targetIdentityId, evidenceId: null, rawInLedger: false });
       });
     }
     // Replays are recognised before anything is written, so only new events reach the ledger.

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Trx } from '../../db/database.ts';
 import type { NormalizedEvent } from '../events/event.model.ts';
 
@@ -6,7 +7,19 @@ export interface EventRow {
   actorIdentityId: string | null;
   targetIdentityId: string | null;
   evidenceId: string | null;
+  /** The ledger evidence holds the raw payload itself: the event row then does not repeat it. */
+  rawInLedger: boolean;
 }
+
+/**
+ * An event's raw payload as received: kept in its ledger evidence (where erasure can remove it),
+ * or on the row itself when the ledger holds only its hash. Needs `evidence_items` left-joined
+ * on the event's `evidence_id`.
+ */
+export const rawPayload = sql<Record<
+  string,
+  unknown
+> | null>`coalesce(events.raw, convert_from(evidence_items.content, 'UTF8')::jsonb -> 'raw')`;
 
 /** Inserts events; replays (same source and source key) are skipped. Returns the new rows' ids. */
 export async function insertEvents(trx: Trx, workspaceId: string, batchId: string | null, rows: EventRow[]) {
@@ -14,7 +27,7 @@ export async function insertEvents(trx: Trx, workspaceId: string, batchId: strin
   return trx
     .insertInto('events')
     .values(
-      rows.map(({ event, actorIdentityId, targetIdentityId, evidenceId }) => {
+      rows.map(({ event, actorIdentityId, targetIdentityId, evidenceId, rawInLedger }) => {
         const { raw, ...data } = event;
         return {
           workspace_id: workspaceId,
@@ -32,7 +45,7 @@ export async function insertEvents(trx: Trx, workspaceId: string, batchId: strin
           person_id: null,
           repository: event.repository ?? null,
           data: JSON.stringify(data),
-          raw: raw === undefined ? null : JSON.stringify(raw),
+          raw: raw === undefined || rawInLedger ? null : JSON.stringify(raw),
           batch_id: batchId,
           evidence_id: evidenceId,
         };

@@ -1,6 +1,7 @@
 /** The reads checks evaluate over, each bounded by the as-of instant. */
 import { sql } from 'kysely';
 import type { Trx } from '../../db/database.ts';
+import { rawPayload } from '../ingest/ingest.repository.ts';
 
 export async function selectPeople(trx: Trx, workspaceId: string) {
   return trx.selectFrom('people').selectAll().where('workspace_id', '=', workspaceId).execute();
@@ -82,12 +83,27 @@ export async function selectVendorRecords(trx: Trx, workspaceId: string, actions
   if (actions.length === 0) return [];
   return trx
     .selectFrom('events')
-    .select(['id', 'system', 'time', 'action', 'outcome', 'actor_identity_id', 'repository', 'data', 'raw'])
-    .where('workspace_id', '=', workspaceId)
-    .where('action', 'in', actions)
-    .where('time', '<=', until)
-    .orderBy('time')
-    .orderBy('id')
+    .leftJoin('evidence_items', (join) =>
+      join
+        .onRef('evidence_items.workspace_id', '=', 'events.workspace_id')
+        .on(sql<boolean>`evidence_items.id = events.evidence_id::uuid`),
+    )
+    .select([
+      'events.id',
+      'events.system',
+      'events.time',
+      'events.action',
+      'events.outcome',
+      'events.actor_identity_id',
+      'events.repository',
+      'events.data',
+      rawPayload.as('raw'),
+    ])
+    .where('events.workspace_id', '=', workspaceId)
+    .where('events.action', 'in', actions)
+    .where('events.time', '<=', until)
+    .orderBy('events.time')
+    .orderBy('events.id')
     .execute();
 }
 
