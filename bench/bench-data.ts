@@ -316,6 +316,9 @@ export async function fillEvidence(database: Database, workspaceId: string, coun
     db,
   );
   const base = start.rows[0]!.n;
+  const counted = await sql<{ n: number }>`
+    select count(*)::int as n from controls where workspace_id = ${workspaceId}`.execute(db);
+  const controls = counted.rows[0]!.n;
   const seconds = Math.max(1, Math.floor((364 * 86400) / Math.max(1, count)));
   const step = 50_000;
   for (let first = 0; first < count; first += step) {
@@ -343,10 +346,10 @@ export async function fillEvidence(database: Database, workspaceId: string, coun
               ${sql.raw(iso(`'${from.toISOString()}'::timestamptz + i * ${seconds} * interval '1 second'`))} as iso,
               convert_to('{"note":"operated as designed","operator":"person' || (i % 500) || '@bench.example","n":'
                 || i || '}', 'UTF8') as content
-            from generate_series(${first}::bigint, ${last - 1}::bigint) as i
-            join (select template_id, criteria, row_number() over (order by template_id) - 1 as r,
-                    count(*) over () as k
-                  from controls where workspace_id = ${workspaceId}) k on k.r = i % k.k
+            from (select i, i % ${controls}::int as slot
+                  from generate_series(${first}::bigint, ${last - 1}::bigint) as i) g
+            join (select template_id, criteria, row_number() over (order by template_id) - 1 as r
+                  from controls where workspace_id = ${workspaceId}) k on k.r = g.slot
           ) b
         ) c
       ) e`.execute(db);

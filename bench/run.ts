@@ -12,6 +12,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Config } from '../src/config.ts';
+import * as api from './api.bench.ts';
+import * as exportBench from './export.bench.ts';
 import * as importBench from './import.bench.ts';
 import * as latency from './latency.bench.ts';
 import * as ledger from './ledger.bench.ts';
@@ -32,7 +34,7 @@ export interface BenchModule {
   run(report: BenchReport): Promise<void>;
 }
 
-export const benchmarks: BenchModule[] = [importBench, latency, ledger, readiness];
+export const benchmarks: BenchModule[] = [importBench, latency, ledger, readiness, exportBench, api];
 
 export interface BenchResult {
   benchmark: string;
