@@ -42,6 +42,12 @@ export interface Config {
   smtpUrl: string | undefined;
   /** The From address of notification emails. */
   smtpFrom: string;
+  /**
+   * Seed the demo (an MSP with three clients) before serving when the data directory holds no
+   * workspaces: `assay serve --demo` (what `npm start` runs) or ASSAY_DEMO=true; `--no-demo` or
+   * ASSAY_DEMO=false turn it off.
+   */
+  demoOnStart: boolean;
   /** Latency benchmark: how long to feed events, and at what rate (default: by database engine). */
   benchLatencySeconds: number;
   benchLatencyRate: number | undefined;
@@ -57,6 +63,7 @@ export interface ConfigOverrides {
   port?: string | number | undefined;
   roles?: string | undefined;
   logLevel?: string | undefined;
+  demo?: boolean | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -168,6 +175,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
       0,
       86_400,
     ),
+    demoOnStart: demoOnStart(overrides.demo, env.ASSAY_DEMO),
     smtpUrl: env.ASSAY_SMTP_URL ? parseSmtpUrl(env.ASSAY_SMTP_URL) : undefined,
     smtpFrom: env.ASSAY_SMTP_FROM || 'Assay <assay@localhost>',
     benchLatencySeconds: parseInteger(
@@ -183,6 +191,19 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
       ? parseInteger('ASSAY_BENCH_LATENCY_WORKSPACES', env.ASSAY_BENCH_LATENCY_WORKSPACES, 1, 500)
       : undefined,
   };
+}
+
+/** Either switch may turn the demo off; either may turn it on. */
+function demoOnStart(flag: boolean | undefined, raw: string | undefined): boolean {
+  let env: boolean | undefined;
+  if (raw !== undefined && raw.trim() !== '') {
+    const value = raw.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(value)) env = true;
+    else if (['false', '0', 'no', 'off'].includes(value)) env = false;
+    else bad('ASSAY_DEMO', raw, 'must be true or false');
+  }
+  if (flag === false || env === false) return false;
+  return flag === true || env === true;
 }
 
 function parseSmtpUrl(raw: string): string {
