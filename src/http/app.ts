@@ -18,6 +18,7 @@ import { installAccessControl, openApiSecuritySchemes } from './access.ts';
 import { httpStatusByKind } from './error-mapping.ts';
 import { installSecurityHeaders, logSerializers } from './hardening.ts';
 import { registerRoutes } from './routes.ts';
+import { registerWebApp } from './web-app.ts';
 
 export interface AppContext {
   config: Config;
@@ -179,5 +180,6 @@ export async function buildApp(
   // Push connectors: their own content types, error formats and credentials (see each plugin).
   await app.register(scimRoutes(context), { prefix: '/scim/v2' });
   await app.register(webhookRoutes(context), { prefix: '/webhooks' });
+  registerWebApp(app);
   return app;
 }

@@ -124,6 +124,31 @@ export async function listOpenFindingsOf(trx: Trx, workspaceId: string, checkIds
     .execute();
 }
 
+/** Status intervals that began at or after `since`, with the control each belongs to (drift). */
+export async function listIntervalsSince(trx: Trx, workspaceId: string, since: Date) {
+  return trx
+    .selectFrom('control_status_intervals as i')
+    .innerJoin('controls as c', 'c.id', 'i.control_id')
+    .select(['i.status', 'i.valid_from', 'i.reason', 'c.id as control_id', 'c.template_id', 'c.title'])
+    .where('i.workspace_id', '=', workspaceId)
+    .where('c.workspace_id', '=', workspaceId)
+    .where('i.valid_from', '>=', since)
+    .orderBy('i.valid_from', 'desc')
+    .orderBy('i.id', 'desc')
+    .execute();
+}
+
+/** When each control's first recorded status began (its first status is not a change). */
+export async function listFirstIntervalStarts(trx: Trx, workspaceId: string) {
+  return trx
+    .selectFrom('control_status_intervals')
+    .select('control_id')
+    .select((eb) => eb.fn.min('valid_from').as('first'))
+    .where('workspace_id', '=', workspaceId)
+    .groupBy('control_id')
+    .execute();
+}
+
 export async function listControlIntervals(trx: Trx, workspaceId: string, controlId: string) {
   return trx
     .selectFrom('control_status_intervals')

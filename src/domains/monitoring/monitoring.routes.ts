@@ -19,7 +19,7 @@ import {
   listStatements,
 } from './policy-statements.service.ts';
 import { runChecks } from './run-checks.service.ts';
-import { controlTimeline } from './timeline.service.ts';
+import { controlTimeline, workspaceDrift } from './timeline.service.ts';
 
 const errors = { 400: Type.Ref('Error'), 404: Type.Ref('Error') };
 const Id = Type.String({ minLength: 1, maxLength: 100 });
@@ -178,6 +178,39 @@ export async function monitoringRoutes(app: App, { database }: AppContext) {
         from: request.query.from,
         to: request.query.to,
       }),
+  );
+
+  app.get(
+    '/workspaces/:workspace/drift',
+    {
+      config: { access: { permission: 'controls:read' } },
+      schema: {
+        tags: ['monitoring'],
+        summary:
+          "Drift: every change of a control's status since an instant (default the last 30 days), newest first",
+        params: WorkspaceParams,
+        querystring: Type.Object(
+          { since: Type.Optional(Type.String({ maxLength: 40 })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            since: Type.String({ format: 'date-time' }),
+            changes: Type.Array(
+              Type.Object({
+                control: Type.String(),
+                title: Type.String(),
+                status: Type.String(),
+                at: Type.String({ format: 'date-time' }),
+                reason: Type.String(),
+              }),
+            ),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => workspaceDrift(database, request.params.workspace, request.query.since),
   );
 
   app.get(

@@ -6,7 +6,11 @@ import type { Database } from '../../db/database.ts';
 import { AssayError } from '../../errors.ts';
 import { findControl } from '../controls/controls.repository.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
-import { listControlIntervals } from './monitoring.repository.ts';
+import {
+  listControlIntervals,
+  listFirstIntervalStarts,
+  listIntervalsSince,
+} from './monitoring.repository.ts';
 
 function instant(value: string | undefined, field: string): Date | undefined {
   if (value === undefined) return undefined;
@@ -62,6 +66,40 @@ export async function controlTimeline(
         status: control.status,
       },
       intervals,
+    };
+  });
+}
+
+/**
+ * Drift: every change of a control's status since an instant (default 30 days ago), newest first,
+ * each with the status it changed to and why. A control's first recorded status is not drift.
+ */
+export async function workspaceDrift(
+  database: Database,
+  workspaceRef: string,
+  sinceText: string | undefined,
+) {
+  const since = instant(sinceText, 'since') ?? new Date(Date.now() - 30 * 86_400_000);
+  const workspace = await getWorkspace(database, workspaceRef);
+  return database.inWorkspace(workspace.id, async (trx) => {
+    const rows = await listIntervalsSince(trx, workspace.id, since);
+    const firstOf = new Map(
+      (await listFirstIntervalStarts(trx, workspace.id)).map((f) => [
+        f.control_id,
+        new Date(f.first).getTime(),
+      ]),
+    );
+    return {
+      since: since.toISOString(),
+      changes: rows
+        .filter((r) => firstOf.get(r.control_id) !== r.valid_from.getTime())
+        .map((r) => ({
+          control: r.template_id,
+          title: r.title,
+          status: r.status,
+          at: r.valid_from.toISOString(),
+          reason: r.reason,
+        })),
     };
   });
 }
