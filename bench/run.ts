@@ -200,7 +200,7 @@ function writeResults(results: BenchResult[], config: Config, dir: URL): Results
   return document;
 }
 
-const isBaseline = (name: string) => /baseline|\braw\b|healthz/i.test(name);
+const isBaseline = (name: string) => /\(baseline\)|^\s*raw\b|healthz/i.test(name);
 const formatValue = (value: number) =>
   Number.isInteger(value)
     ? value.toLocaleString('en')
