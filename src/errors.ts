@@ -42,6 +42,7 @@ export const errorCodes = {
   connector_not_found: 'not_found',
   audit_period_not_found: 'not_found',
   audit_request_not_found: 'not_found',
+  template_not_found: 'not_found',
   // conflicts (HTTP 409, CLI exit 2)
   workspace_exists: 'conflict',
   parent_not_msp: 'conflict',
@@ -60,6 +61,7 @@ export const errorCodes = {
   notification_channel_exists: 'conflict',
   connector_exists: 'conflict',
   audit_period_exists: 'conflict',
+  template_exists: 'conflict',
   // auth (HTTP 401/403, CLI exit 1)
   unauthenticated: 'unauthenticated',
   forbidden: 'forbidden',

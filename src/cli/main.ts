@@ -9,6 +9,7 @@ import { registerExportCommand } from './commands/export.command.ts';
 import { registerFindingCommands } from './commands/findings.command.ts';
 import { registerImportCommand } from './commands/import.command.ts';
 import { registerMemberCommands } from './commands/member.command.ts';
+import { registerMspCommands } from './commands/msp.command.ts';
 import { registerNotificationCommands } from './commands/notifications.command.ts';
 import { registerPeriodCommands } from './commands/periods.command.ts';
 import { registerReadinessCommand } from './commands/readiness.command.ts';
@@ -62,6 +63,7 @@ export function buildProgram(io: CommandIO): Command {
   registerFindingCommands(program, io);
   registerNotificationCommands(program, io);
   registerBenchCommand(program, io);
+  registerMspCommands(program, io);
   for (const command of program.commands) applyToTree(command);
   return program;
 }

@@ -10,9 +10,11 @@ import type { AuditPeriodTables, AuditRequestTables } from '../domains/audits/au
 import type { ConnectorTables } from '../domains/connectors/connectors.tables.ts';
 import type { ControlTables } from '../domains/controls/controls.tables.ts';
 import type { EvidenceTables } from '../domains/evidence/evidence.tables.ts';
+import type { GovernanceTables } from '../domains/governance/governance.tables.ts';
 import type { IdentityTables } from '../domains/identity/identity.tables.ts';
 import type { IngestTables } from '../domains/ingest/ingest.tables.ts';
 import type { MonitoringTables } from '../domains/monitoring/monitoring.tables.ts';
+import type { MspTables } from '../domains/msp/msp.tables.ts';
 import type { NotificationTables } from '../domains/notifications/notifications.tables.ts';
 import type { RegisterTables } from '../domains/registers/registers.tables.ts';
 import type { ScopeTables } from '../domains/scope/scope.tables.ts';
@@ -36,4 +38,6 @@ export interface DB
     ScimTables,
     WebhookTables,
     RegisterTables,
-    ConnectorTables {}
+    ConnectorTables,
+    MspTables,
+    GovernanceTables {}

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { createClientFromTemplate } from '../../domains/msp/templates.service.ts';
 import { presentWorkspace } from '../../domains/workspaces/workspaces.presenter.ts';
 import {
   createWorkspace,
@@ -26,21 +27,37 @@ export function registerTenantCommands(program: Command, io: CommandIO) {
     .option('--name <name>', 'display name (default: the slug)')
     .option('--kind <kind>', 'company or msp', 'company')
     .option('--parent <msp>', 'the MSP workspace that owns this client')
+    .option('--template <name>', "the MSP's template the client follows (with --parent)")
     .action(
-      async (slug: string, opts: { name?: string; kind: string; parent?: string }, command: Command) => {
+      async (
+        slug: string,
+        opts: { name?: string; kind: string; parent?: string; template?: string },
+        command: Command,
+      ) => {
         const options = globalOptions(command);
         if (opts.kind !== 'company' && opts.kind !== 'msp') {
           throw new AssayError('validation_failed', `--kind "${opts.kind}": expected company or msp`, {
             field: '--kind',
           });
         }
+        if (opts.template !== undefined && opts.parent === undefined) {
+          throw new AssayError('validation_failed', '--template needs --parent (the MSP that owns it)', {
+            field: '--template',
+          });
+        }
+        const template = opts.template;
         const row = await withDatabase(configFrom(options), (db) =>
-          createWorkspace(db, cliActor(), {
-            slug,
-            name: opts.name,
-            kind: opts.kind as 'company' | 'msp',
-            parent: opts.parent,
-          }),
+          template !== undefined
+            ? createClientFromTemplate(db, cliActor(), opts.parent as string, template, {
+                slug,
+                name: opts.name,
+              })
+            : createWorkspace(db, cliActor(), {
+                slug,
+                name: opts.name,
+                kind: opts.kind as 'company' | 'msp',
+                parent: opts.parent,
+              }),
         );
         output(io, options, presentWorkspace(row), (w) => `created ${w.kind} workspace ${w.slug} (${w.id})`);
       },
