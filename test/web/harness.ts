@@ -43,8 +43,11 @@ export interface WebServer {
   stop(): Promise<void>;
 }
 
-/** A fresh data directory with the demo MSP and its clients, and an owner of the MSP who reaches them. */
-export async function startDemoServer(): Promise<WebServer> {
+/**
+ * A fresh data directory with the demo MSP and its clients, and the lead as a member of the MSP
+ * reaching every client (an owner by default, who must enrol a second factor).
+ */
+export async function startDemoServer(options: { role?: string } = {}): Promise<WebServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'assay-web-'));
   assay(dataDir, ['demo', '--small']);
   assay(dataDir, ['user', 'create', lead.email, '--name', 'Lee Lead', '--password-stdin'], lead.password);
