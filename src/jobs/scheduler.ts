@@ -3,15 +3,16 @@
  * its hourly and daily checks are next due; a tick advances every due row and enqueues its job in
  * the same transaction, so a restart neither loses nor repeats a run, and two schedulers (rows
  * claimed with SKIP LOCKED, a pending job per dedupe key) never enqueue the same run twice. It
- * also queues ledger checkpoints for ledgers that grew, pulls for connectors whose interval elapsed,
- * and prunes old finished jobs.
+ * also queues ledger checkpoints for ledgers that grew, the sealing of audit trails into their
+ * ledgers, pulls for connectors whose interval elapsed, and prunes old finished jobs.
  */
 import { sql } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { selectWorkspacesWithUnsealedAudit } from '../domains/audit/audit.repository.ts';
 import { enqueueDuePulls } from '../domains/connectors/pull.job.ts';
 import { checkpointDueWorkspaces } from '../domains/evidence/checkpoints.ts';
 import { scheduledChecksKind } from './evaluation.ts';
-import { ledgerCheckpointKind } from './handlers.ts';
+import { auditSealKind, ledgerCheckpointKind } from './handlers.ts';
 import { enqueueJob, pruneFinishedJobs, wakeWorkers } from './queue.ts';
 
 interface ScheduleDefinition {
@@ -43,6 +44,8 @@ export const schedules: readonly ScheduleDefinition[] = [
 export interface TickReport {
   scheduled: { workspaceId: string; name: string; jobId: number }[];
   checkpoints: number;
+  /** Workspaces whose audit trail was queued for sealing into their ledger. */
+  auditSeals: number;
   /** Connector pulls queued (connectors whose interval elapsed). */
   pulls: number;
   pruned: number;
@@ -111,12 +114,22 @@ export async function schedulerTick(database: Database, options: TickOptions): P
     });
     checkpoints = due.length;
   }
+  // Audit entries older than the checkpoint interval are sealed into the ledger (and so into the
+  // next checkpoint).
+  const threshold = new Date(Date.now() - options.checkpointIntervalSeconds * 1000);
+  const auditSeals = await database.inSystem(async (trx) => {
+    const unsealed = await selectWorkspacesWithUnsealedAudit(trx, threshold);
+    for (const workspaceId of unsealed) {
+      await enqueueJob(trx, workspaceId, auditSealKind, {}, { dedupeKey: auditSealKind });
+    }
+    return unsealed.length;
+  });
   // Connectors pulled on an interval (`assay connector add … --interval-minutes`).
   const pulls = await enqueueDuePulls(database);
   const pruned =
     options.pruneAfterDays === undefined ? 0 : await pruneFinishedJobs(database, options.pruneAfterDays);
-  if (scheduled.length > 0 || checkpoints > 0 || pulls > 0) wakeWorkers();
-  return { scheduled, checkpoints, pulls, pruned };
+  if (scheduled.length > 0 || checkpoints > 0 || auditSeals > 0 || pulls > 0) wakeWorkers();
+  return { scheduled, checkpoints, auditSeals, pulls, pruned };
 }
 
 export interface SchedulerOptions extends TickOptions {

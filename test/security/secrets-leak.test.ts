@@ -1,21 +1,25 @@
 /**
  * A planted secret (an SSO client secret, a TOTP seed, a password) never comes back out: not in
  * any API answer, not in the logs at trace level, not in the audit trail, not in the database in
- * clear.
+ * clear; nor in the auditor package, the registers' CSV exports or the evidence ledger.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { sql } from 'kysely';
+import yauzl from 'yauzl';
+import { cliActor } from '../../src/cli/runtime.ts';
+import { createWebhookSecret } from '../../src/connectors/webhooks/webhook-secrets.ts';
 import { issueSession } from '../../src/domains/accounts/sessions.service.ts';
 import { createUser } from '../../src/domains/accounts/users.service.ts';
+import { csvKindNames } from '../../src/domains/registers/registers.csv.ts';
 import { openSecretBox } from '../../src/domains/secrets/secrets.ts';
 import { routeTable } from '../../src/http/access.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 
-test('planted secrets never appear in API answers, logs or the audit trail', async (t) => {
+test('planted secrets never appear in API answers, logs, exports, the audit trail or the ledger', async (t) => {
   const testDb = await createTestDatabase(t);
   const { database } = testDb;
   const logs: string[] = [];
@@ -117,20 +121,55 @@ test('planted secrets never appear in API answers, logs or the audit trail', asy
   assert.equal(ssoRead.json().clientSecretSet, true);
   answers.push(ssoRead.body);
 
+  // A webhook signing secret, shown once at creation.
+  const webhook = await createWebhookSecret(database, openSecretBox(config), cliActor(), 'acme', 'github');
+  const secrets = [planted, seed, webhook.secret];
+
+  // Exports: the auditor package (every file in the zip) and every register as CSV.
+  const exportsText: string[] = [];
+  const exported = await send('POST', '/api/v1/workspaces/acme/exports', {
+    period: '2026-01-01..2026-12-31',
+  });
+  assert.equal(exported.statusCode, 200, exported.body.slice(0, 300));
+  const files = await unzip(exported.rawPayload);
+  assert.ok(files.size > 5, 'the package has its files');
+  for (const [name, bytes] of files) exportsText.push(`${name}\n${bytes.toString('utf8')}`);
+  for (const kind of csvKindNames) {
+    const csv = await send('GET', `/api/v1/workspaces/acme/registers/${kind}/export`);
+    assert.equal(csv.statusCode, 200, `${kind}: ${csv.body.slice(0, 200)}`);
+    exportsText.push(csv.body);
+  }
+  for (const text of exportsText) {
+    for (const secret of secrets) {
+      assert.ok(!text.includes(secret), `an export carries a secret: ${text.slice(0, 120)}`);
+    }
+  }
+
   for (const text of answers) {
+    assert.ok(!text.includes(webhook.secret), 'an API answer carries the webhook secret');
     assert.ok(!text.includes(planted), `an API answer carries the planted secret: ${text.slice(0, 200)}`);
     assert.ok(!text.includes(seed), 'an API answer after enrolment carries the TOTP seed');
   }
   const logText = logs.join('');
   assert.ok(logs.length > 20, 'trace logging was on');
-  for (const secret of [planted, seed, session.token, session.csrfToken]) {
+  for (const secret of [...secrets, session.token, session.csrfToken]) {
     assert.ok(!logText.includes(secret), 'the logs carry a secret');
   }
   const trail = await sql<{ row: string }>`select row_to_json(a)::text as row from audit_trail a`.execute(
     database.db,
   );
   assert.ok(trail.rows.length > 0);
-  assert.ok(!trail.rows.some((r) => r.row.includes(planted)), 'the audit trail carries the planted secret');
+  for (const secret of secrets) {
+    assert.ok(!trail.rows.some((r) => r.row.includes(secret)), 'the audit trail carries a secret');
+  }
+  // Nor does any evidence in the ledger (the audit trail is written into it too).
+  const ledger = await sql<{ text: string }>`
+    select convert_from(envelope, 'UTF8') || coalesce(convert_from(content, 'UTF8'), '') as text
+    from evidence_items`.execute(database.db);
+  assert.ok(ledger.rows.length > 0);
+  for (const secret of secrets) {
+    assert.ok(!ledger.rows.some((r) => r.text.includes(secret)), 'the evidence ledger carries a secret');
+  }
 
   // At rest it is sealed, and opens with the installation key only.
   const stored = await sql<{ client_secret: string }>`select client_secret from oidc_connections`.execute(
@@ -147,3 +186,26 @@ test('planted secrets never appear in API answers, logs or the audit trail', asy
   );
   assert.ok(!users.rows.some((r) => r.row.includes(seed)), 'the TOTP seed is sealed at rest');
 });
+
+/** Every file of a zip held in memory. */
+async function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.fromBuffer(bytes, { lazyEntries: true }, (error, file) => (error ? reject(error) : resolve(file))),
+  );
+  const files = new Map<string, Buffer>();
+  await new Promise<void>((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      zip.openReadStream(entry, async (error, stream) => {
+        if (error) return reject(error);
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+        files.set(entry.fileName, Buffer.concat(chunks));
+        zip.readEntry();
+      });
+    });
+    zip.on('end', () => resolve());
+    zip.on('error', reject);
+    zip.readEntry();
+  });
+  return files;
+}

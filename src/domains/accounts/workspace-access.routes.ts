@@ -370,6 +370,9 @@ export async function workspaceAccessRoutes(app: App, context: AppContext) {
                 targetType: Type.String(),
                 targetId: Type.String(),
                 details: Type.Record(Type.String(), Type.Unknown()),
+                evidenceId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+                  description: 'the ledger evidence that seals this entry (null until it is sealed)',
+                }),
               }),
             ),
           }),
@@ -390,6 +393,7 @@ export async function workspaceAccessRoutes(app: App, context: AppContext) {
           targetType: r.target_type,
           targetId: r.target_id,
           details: r.details,
+          evidenceId: r.evidence_id,
         })),
       };
     },

@@ -38,3 +38,44 @@ export async function listAuditEntries(trx: Trx, workspaceId: string, limit = 10
     .limit(limit)
     .execute();
 }
+
+/** The oldest entries of a workspace not yet sealed into its ledger. */
+export async function selectUnsealedAuditEntries(trx: Trx, workspaceId: string, limit: number) {
+  return trx
+    .selectFrom('audit_trail')
+    .select(['id', 'at', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'details'])
+    .where('workspace_id', '=', workspaceId)
+    .where('evidence_id', 'is', null)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+export async function markAuditEntriesSealed(
+  trx: Trx,
+  workspaceId: string,
+  range: { fromId: number; toId: number },
+  evidenceId: string,
+): Promise<void> {
+  await trx
+    .updateTable('audit_trail')
+    .set({ evidence_id: evidenceId })
+    .where('workspace_id', '=', workspaceId)
+    .where('evidence_id', 'is', null)
+    .where('id', '>=', range.fromId)
+    .where('id', '<=', range.toId)
+    .execute();
+}
+
+/** Workspaces with entries older than `before` still to be sealed. */
+export async function selectWorkspacesWithUnsealedAudit(trx: Trx, before: Date): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('audit_trail')
+    .select('workspace_id')
+    .distinct()
+    .where('evidence_id', 'is', null)
+    .where('workspace_id', 'is not', null)
+    .where('at', '<=', before)
+    .execute();
+  return rows.map((r) => r.workspace_id).filter((id): id is string => id !== null);
+}

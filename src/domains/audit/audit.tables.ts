@@ -11,6 +11,8 @@ export interface AuditTrailTable {
   target_type: string;
   target_id: string;
   details: ColumnType<Record<string, unknown>, string, never>;
+  /** The ledger evidence that seals this entry (null until the next seal). */
+  evidence_id: ColumnType<string | null, never, string>;
 }
 
 export interface AuditTables {

@@ -13,6 +13,7 @@ import type { Database, Trx } from '../../../db/database.ts';
 import { AssayError } from '../../../errors.ts';
 import type { Actor } from '../../audit/actor.ts';
 import { recordAudit } from '../../audit/record-audit.ts';
+import { sealAuditTrail } from '../../audit/seal-audit-trail.ts';
 import { type Checkpoint, presentCheckpoint } from '../../evidence/checkpoints.ts';
 import type { BlobStore } from '../../evidence/core/blob-store.ts';
 import { canonicalize, sha256Hex } from '../../evidence/core/canonical-json.ts';
@@ -165,7 +166,11 @@ export async function prepareAuditPackage(
   const now = options.now ?? new Date();
   const workspace = await getWorkspace(database, workspaceRef);
   const period = await resolvePeriod(database, workspace.id, periodArg);
-  if (options.checkpoint) await checkpointNow(database, options.actor, workspace.id);
+  if (options.checkpoint) {
+    // The trail of who did what goes into the ledger first, so the checkpoint covers it too.
+    await sealAuditTrail(database, workspace.id);
+    await checkpointNow(database, options.actor, workspace.id);
+  }
 
   const ledger = await database.inWorkspace(workspace.id, async (trx) => {
     const latest = await latestCheckpointRow(trx, workspace.id);
