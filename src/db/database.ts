@@ -133,6 +133,10 @@ async function openPGlite(dataDir: string, given: PGlite | undefined): Promise<D
     try {
       pglite = await PGlite.create(join(dataDir, 'pgdata'), {
         parsers: { [int8]: (v: string) => Number.parseInt(v, 10) },
+        // An embedded database shares its process with Assay: a small buffer pool keeps the
+        // footprint low (the operating system's page cache still holds the data files), which
+        // is what keeps a 1 GB import under 512 MB of memory.
+        startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
       });
     } catch (error) {
       await unlock();
