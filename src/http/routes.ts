@@ -9,6 +9,7 @@ import { findingRoutes } from '../domains/findings/findings.routes.ts';
 import { identityRoutes } from '../domains/identity/identity.routes.ts';
 import { ingestRoutes } from '../domains/ingest/ingest.routes.ts';
 import { monitoringRoutes } from '../domains/monitoring/monitoring.routes.ts';
+import { mspRoutes } from '../domains/msp/msp.routes.ts';
 import { notificationRoutes } from '../domains/notifications/notifications.routes.ts';
 import { programmeRegisterRoutes } from '../domains/registers/registers.routes.ts';
 import { scopeRoutes } from '../domains/scope/scope.routes.ts';
@@ -32,6 +33,7 @@ export const routeModules = [
   findingRoutes,
   monitoringRoutes,
   programmeRegisterRoutes,
+  mspRoutes,
 ];
 
 export async function registerRoutes(app: App, context: AppContext): Promise<void> {

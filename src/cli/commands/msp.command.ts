@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { clientReport, logoFromFile } from '../../domains/msp/client-report.service.ts';
+import { mspPortfolio, reachOfUser } from '../../domains/msp/portfolio.service.ts';
 import type { ItemChange } from '../../domains/msp/template-items.ts';
 import {
   bulkCreateClients,
@@ -23,6 +25,7 @@ import {
   table,
   withDatabase,
 } from '../runtime.ts';
+import { registerPortabilityCommands } from './portability.command.ts';
 
 /** Reads a file the user named, failing with a message that names it. */
 export function readInputFile(path: string, flag: string): string {
@@ -257,6 +260,118 @@ export function registerMspCommands(program: Command, io: CommandIO) {
       );
     });
 
+  program
+    .command('portfolio')
+    .description(
+      "an MSP's clients: readiness, failing controls, overdue reviews and tasks, stale vendor reports, upcoming audits, drift",
+    )
+    .option('--tenant <msp>', 'the MSP workspace')
+    .option('--as <email>', 'only the clients this person reaches (as the API would show them)')
+    .option('--drift-days <n>', 'drift window in days', '7')
+    .option('--no-readiness', 'skip the readiness score (faster for many clients)')
+    .action(
+      async (
+        opts: { tenant?: string; as?: string; driftDays: string; readiness: boolean },
+        command: Command,
+      ) => {
+        const options = globalOptions(command);
+        const tenant = requireOption(opts.tenant, '--tenant');
+        const driftDays = Number(opts.driftDays);
+        if (!Number.isInteger(driftDays) || driftDays < 1 || driftDays > 366) {
+          throw new AssayError('validation_failed', `--drift-days "${opts.driftDays}": expected 1–366`, {
+            field: '--drift-days',
+          });
+        }
+        const config = configFrom(options);
+        const result = await withDatabase(config, async (db) =>
+          mspPortfolio(db, tenant, opts.as ? await reachOfUser(db, opts.as) : null, {
+            deprovisioningSlaHours: config.deprovisioningSlaHours,
+            driftDays,
+            readiness: opts.readiness,
+          }),
+        );
+        output(io, options, result, (p) =>
+          [
+            `portfolio of ${p.msp}: ${p.totals.clients} clients, ${p.totals.failingControls} failing controls, ${p.totals.openFindings} open findings, ${p.totals.overdueTasks} overdue tasks, ${p.totals.overdueReviews} overdue reviews`,
+            table(
+              [
+                'CLIENT',
+                'READINESS',
+                'FAILING',
+                'FINDINGS',
+                'OVERDUE',
+                'REVIEWS',
+                'STALE VENDORS',
+                'NEXT AUDIT',
+                'DRIFT',
+              ],
+              p.clients.map((c) => [
+                c.client,
+                c.readiness ? String(c.readiness.score) : '-',
+                String(c.controls.failing),
+                `${c.findings.open} (${c.findings.overdue} late)`,
+                String(c.overdueTasks),
+                String(
+                  c.overdueReviews.policies.length +
+                    c.overdueReviews.vendors.length +
+                    c.overdueReviews.risks.length,
+                ),
+                String(c.staleVendorReports.length),
+                c.upcomingAudits[0] ? `${c.upcomingAudits[0].name} (${c.upcomingAudits[0].endsOn})` : '-',
+                String(c.drift.changes),
+              ]),
+            ),
+          ].join('\n'),
+        );
+      },
+    );
+
+  const report = program.command('report').description('reports for clients');
+  report
+    .command('client')
+    .description("a client's compliance status report as HTML, with the MSP's branding")
+    .option('--tenant <client>', 'the client workspace')
+    .option('--out <file>', 'where to write the HTML')
+    .option('--as <email>', 'only if this person reaches the client')
+    .option('--brand-name <name>', "the MSP's name on the report (default: the MSP workspace's name)")
+    .option('--colour <hex>', 'brand colour, #rrggbb')
+    .option('--logo <file>', 'logo image (png, jpg, svg, gif, webp; up to 512 KiB)')
+    .action(
+      async (
+        opts: {
+          tenant?: string;
+          out?: string;
+          as?: string;
+          brandName?: string;
+          colour?: string;
+          logo?: string;
+        },
+        command: Command,
+      ) => {
+        const options = globalOptions(command);
+        const tenant = requireOption(opts.tenant, '--tenant');
+        const out = requireOption(opts.out, '--out');
+        const logo = opts.logo ? logoFromFile(opts.logo) : undefined;
+        const config = configFrom(options);
+        const result = await withDatabase(config, async (db) =>
+          clientReport(db, cliActor(), tenant, opts.as ? await reachOfUser(db, opts.as) : null, {
+            branding: { name: opts.brandName, colour: opts.colour, logo },
+            deprovisioningSlaHours: config.deprovisioningSlaHours,
+          }),
+        );
+        writeFileSync(out, result.html);
+        const { html: _html, ...summary } = result;
+        output(io, options, { ...summary, out }, (r) =>
+          [
+            `wrote ${r.out}: ${r.client}, readiness ${r.status.readiness?.score ?? '–'}, ${r.findings.length} open findings, ${r.overdueTasks.length} overdue tasks`,
+            r.previousReportAt
+              ? `since ${r.previousReportAt}: ${r.changes.controls.length} control(s) changed, ${r.changes.findingsOpened} finding(s) opened, ${r.changes.findingsClosed} closed`
+              : 'first report for this client',
+          ].join('\n'),
+        );
+      },
+    );
+
   const tenant = program.commands.find((c) => c.name() === 'tenant') ?? program.command('tenant');
   tenant
     .command('bulk-create')
@@ -277,4 +392,5 @@ export function registerMspCommands(program: Command, io: CommandIO) {
       );
       output(io, options, result, (r) => `created ${r.created.length} clients from template ${r.template}`);
     });
+  registerPortabilityCommands(program, io);
 }
