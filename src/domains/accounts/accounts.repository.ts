@@ -99,7 +99,7 @@ export async function replaceRecoveryCodes(db: Executor, userId: string, hashes:
 }
 
 /** Marks an unused recovery code used; false when there is none (wrong or already used). */
-export async function useRecoveryCode(db: Executor, userId: string, hash: string): Promise<boolean> {
+export async function consumeRecoveryCode(db: Executor, userId: string, hash: string): Promise<boolean> {
   const row = await db
     .updateTable('user_recovery_codes')
     .set({ used_at: new Date() })

@@ -10,6 +10,7 @@ import { recordAudit } from '../audit/record-audit.ts';
 import type { SecretBox } from '../secrets/secrets.ts';
 import {
   claimTotpStep,
+  consumeRecoveryCode,
   enableTotp,
   findUserByEmail,
   findUserById,
@@ -17,7 +18,6 @@ import {
   revokeSession,
   setPendingTotpSecret,
   updateUserPassword,
-  useRecoveryCode,
   userNeedsMfa,
 } from './accounts.repository.ts';
 import { hashSecret } from './credentials.ts';
@@ -171,7 +171,11 @@ export async function completeSecondFactor(
   let ok = false;
   if (input.recoveryCode !== undefined) {
     method = 'recovery_code';
-    ok = await useRecoveryCode(database.db, user.id, hashSecret(normaliseRecoveryCode(input.recoveryCode)));
+    ok = await consumeRecoveryCode(
+      database.db,
+      user.id,
+      hashSecret(normaliseRecoveryCode(input.recoveryCode)),
+    );
   } else {
     method = 'totp';
     const secret = secrets.decrypt(user.totp_secret, totpContext(user.id));
