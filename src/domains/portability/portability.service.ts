@@ -125,7 +125,7 @@ function holdsSealedSecret(row: Record<string, unknown>): boolean {
   return Object.values(row).some((v) => typeof v === 'string' && v.startsWith(sealedPrefix));
 }
 
-async function zipBuffer(files: Map<string, Buffer>): Promise<Buffer> {
+export async function zipBuffer(files: Map<string, Buffer>): Promise<Buffer> {
   const zip = new ZipFile();
   const mtime = new Date(Date.UTC(2020, 0, 1));
   for (const [path, data] of files) zip.addBuffer(data, path, { mtime, compress: data.length > 1024 });
@@ -274,7 +274,7 @@ export async function exportWorkspace(
   return { zip: await zipBuffer(files), manifest };
 }
 
-async function readZip(bytes: Buffer, label: string): Promise<Map<string, Buffer>> {
+export async function readZip(bytes: Buffer, label: string): Promise<Map<string, Buffer>> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
     yauzl.fromBuffer(bytes, { lazyEntries: true }, (error, z) =>
       error || !z
