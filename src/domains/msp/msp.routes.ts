@@ -171,15 +171,16 @@ export async function mspRoutes(app: App, { database, config }: AppContext) {
   );
 
   app.post(
-    '/workspaces/:workspace/templates/:template/clients',
+    '/msp-clients',
     {
       config: { access: { permission: 'workspaces:create' } },
       schema: {
         tags: ['msp'],
-        summary: 'Onboard a client of this MSP from the template in one step',
-        params: TemplateParams,
+        summary: "Onboard a client of an MSP from one of the MSP's templates in one step",
         body: Type.Object(
           {
+            parent: Type.String({ minLength: 1, maxLength: 100 }),
+            template: Type.String({ minLength: 1, maxLength: 63 }),
             slug: Type.String({ minLength: 1, maxLength: 63 }),
             name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             overrides: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -190,13 +191,8 @@ export async function mspRoutes(app: App, { database, config }: AppContext) {
       },
     },
     async (request, reply) => {
-      const row = await createClientFromTemplate(
-        database,
-        requestActor(request),
-        request.params.workspace,
-        request.params.template,
-        request.body,
-      );
+      const { parent, template, ...client } = request.body;
+      const row = await createClientFromTemplate(database, requestActor(request), parent, template, client);
       return reply.status(201).send(presentWorkspace(row));
     },
   );
