@@ -15,6 +15,7 @@ export const hasChromium = existsSync(chromiumPath);
 const root = new URL('../../', import.meta.url).pathname;
 export const screenshotDir = join(root, 'test-results', 'screenshots');
 export const lead = { email: 'lead@bluepeak.example', password: 'correct-horse-battery-staple-9' };
+export const auditor = { email: 'auditor@cpa.example', password: 'auditor-reads-only-2026!' };
 
 function assay(dataDir: string, args: string[], input?: string): string {
   const result = spawnSync(process.execPath, [join(root, 'bin/assay.js'), '--data', dataDir, ...args], {
@@ -58,9 +59,30 @@ export async function startDemoServer(options: { role?: string } = {}): Promise<
     'bluepeak',
     lead.email,
     '--role',
-    'owner',
+    options.role ?? 'owner',
     '--clients',
     'acme,globex,initech',
+  ]);
+  // An external auditor of acme for the last 200 days, for 30 days: read-only, no second factor.
+  const day = 86_400_000;
+  const period = `${new Date(Date.now() - 200 * day).toISOString().slice(0, 10)}..${new Date().toISOString().slice(0, 10)}`;
+  assay(
+    dataDir,
+    ['user', 'create', auditor.email, '--name', 'Avery Auditor', '--password-stdin'],
+    auditor.password,
+  );
+  assay(dataDir, [
+    'member',
+    'add',
+    '--tenant',
+    'acme',
+    auditor.email,
+    '--role',
+    'auditor',
+    '--expires',
+    '30d',
+    '--period',
+    period,
   ]);
   const child: ChildProcess = spawn(
     process.execPath,

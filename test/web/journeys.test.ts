@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import * as OTPAuth from 'otpauth';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
+  auditor,
   ensureWebAppBuilt,
   hasChromium,
   launchBrowser,
@@ -158,10 +159,42 @@ describe('web app', { skip, timeout: 600_000 }, () => {
     assert.ok(bytes.length > 1000);
   });
 
-  test('registers: risks heat map, vendors, policies, incidents and training', async () => {
+  test('registers and settings: risks heat map, vendors, policies, incidents, training; an API token shown once', async () => {
     await page.goto(`${server.url}/w/acme/registers`);
     await page.getByRole('heading', { name: /^Risks/ }).waitFor();
     await page.locator('table.riskmap').waitFor();
     await check('registers');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'API tokens' }).waitFor();
+    await page.getByLabel('Name').fill('evidence upload');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    assert.match((await page.getByRole('status').textContent()) ?? '', /assay_tk_/);
+    await page.getByRole('button', { name: 'Revoke evidence upload' }).waitFor();
+    await check('settings');
+  });
+
+  test("the auditor's read-only view of the period: readiness and the package, no changes offered", async () => {
+    const auditorContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const auditorPage = await auditorContext.newPage();
+    try {
+      await auditorPage.goto(`${server.url}/`);
+      await auditorPage.getByLabel('Email').fill(auditor.email);
+      await auditorPage.getByLabel('Password').fill(auditor.password);
+      await auditorPage.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await auditorPage.getByRole('heading', { name: 'Dashboard: acme' }).waitFor();
+      await auditorPage.getByRole('note').getByText('Read-only auditor access').waitFor();
+      await auditorPage.getByRole('link', { name: 'Audit', exact: true }).click();
+      await auditorPage.getByText('Readiness score').waitFor();
+      assert.equal(await auditorPage.getByRole('button', { name: 'Declare period' }).isVisible(), false);
+      await auditorPage.getByRole('link', { name: 'Download the auditor package' }).waitFor();
+      await screenshot(auditorPage, 'auditor-audit');
+      assert.deepEqual(
+        await seriousViolations(auditorPage),
+        [],
+        'accessibility violations on the auditor view',
+      );
+    } finally {
+      await auditorContext.close();
+    }
   });
 });

@@ -5,7 +5,7 @@
  */
 import { type ReactNode, useEffect, useState } from 'react';
 import { api, must } from './api/client.ts';
-import { useLoad } from './hooks.ts';
+import { formatDate, ReadOnly, useLoad } from './hooks.ts';
 import { AuditPage } from './pages/AuditPage.tsx';
 import { ControlPage } from './pages/ControlPage.tsx';
 import { Dashboard } from './pages/Dashboard.tsx';
@@ -13,6 +13,7 @@ import { HeatMap } from './pages/HeatMap.tsx';
 import { Inbox } from './pages/Inbox.tsx';
 import { Portfolio } from './pages/Portfolio.tsx';
 import { Registers } from './pages/Registers.tsx';
+import { Settings } from './pages/Settings.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import { Link, match, navigate, useLocation } from './router.tsx';
 
@@ -21,7 +22,14 @@ export interface Session {
   name: string;
   platformAdmin: boolean;
   /** Workspaces reachable: own memberships and, for MSP staff, their listed clients. */
-  workspaces: { slug: string; role: string; msp: boolean; via?: string }[];
+  workspaces: {
+    slug: string;
+    role: string;
+    msp: boolean;
+    via?: string;
+    auditPeriod?: { start: string; end: string } | null;
+    expiresAt?: string | null;
+  }[];
 }
 
 async function loadSession(): Promise<Session | null> {
@@ -30,7 +38,13 @@ async function loadSession(): Promise<Session | null> {
   const data = must(result);
   const workspaces: Session['workspaces'] = [];
   for (const m of data.memberships) {
-    workspaces.push({ slug: m.workspace, role: m.role, msp: m.clients.length > 0 });
+    workspaces.push({
+      slug: m.workspace,
+      role: m.role,
+      msp: m.clients.length > 0,
+      auditPeriod: m.auditPeriod,
+      expiresAt: m.expiresAt,
+    });
     for (const client of m.clients)
       workspaces.push({ slug: client, role: m.role, msp: false, via: m.workspace });
   }
@@ -81,6 +95,7 @@ function Shell({ session, path, onSignedOut }: { session: Session; path: string;
   };
 
   const current = workspace ?? portfolio?.msp ?? '';
+  const membership = session.workspaces.find((w) => w.slug === current);
   const nav = workspace
     ? [
         ['Dashboard', `/w/${workspace}`],
@@ -88,6 +103,7 @@ function Shell({ session, path, onSignedOut }: { session: Session; path: string;
         ['Inbox', `/w/${workspace}/inbox`],
         ['Audit', `/w/${workspace}/audit`],
         ['Registers', `/w/${workspace}/registers`],
+        ['Settings', `/w/${workspace}/settings`],
       ]
     : [];
   return (
@@ -149,7 +165,19 @@ function Shell({ session, path, onSignedOut }: { session: Session; path: string;
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        <View path={path} />
+        {membership?.role === 'auditor' ? (
+          <p className="banner" role="note">
+            Read-only auditor access
+            {membership.auditPeriod
+              ? ` to the period ${membership.auditPeriod.start} to ${membership.auditPeriod.end}`
+              : ''}
+            {membership.expiresAt ? `, until ${formatDate(membership.expiresAt)}` : ''}. Every view you open
+            is logged.
+          </p>
+        ) : null}
+        <ReadOnly.Provider value={membership?.role === 'auditor'}>
+          <View path={path} />
+        </ReadOnly.Provider>
       </main>
     </>
   );
@@ -163,6 +191,7 @@ const views: [string, (p: Record<string, string>) => ReactNode][] = [
   ['/w/:ws/inbox', (p) => <Inbox workspace={p.ws!} />],
   ['/w/:ws/audit', (p) => <AuditPage workspace={p.ws!} />],
   ['/w/:ws/registers', (p) => <Registers workspace={p.ws!} />],
+  ['/w/:ws/settings', (p) => <Settings workspace={p.ws!} />],
 ];
 
 function View({ path }: { path: string }) {

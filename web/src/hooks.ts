@@ -1,4 +1,4 @@
-import { type DependencyList, useCallback, useEffect, useState } from 'react';
+import { createContext, type DependencyList, useCallback, useContext, useEffect, useState } from 'react';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -57,4 +57,11 @@ export function formatDate(value: string | null | undefined): string {
 
 export function percent(value: number): string {
   return `${Math.round(value * 100)}%`;
+}
+
+/** True where the signed-in person may only look (an auditor): views leave out their actions. */
+export const ReadOnly = createContext(false);
+
+export function useReadOnly(): boolean {
+  return useContext(ReadOnly);
 }

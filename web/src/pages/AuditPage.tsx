@@ -1,7 +1,7 @@
 /** Audit: periods, readiness of the chosen period, its request list (PBC), and the auditor package download. */
 import { type FormEvent, useState } from 'react';
 import { api, must, problem } from '../api/client.ts';
-import { daysAgo, formatDate, isoDay, percent, useLoad } from '../hooks.ts';
+import { daysAgo, formatDate, isoDay, percent, useLoad, useReadOnly } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { Failure, Loading, Page, Stat } from './common.tsx';
 
@@ -79,6 +79,7 @@ export function AuditPage({ workspace }: { workspace: string }) {
   );
   const [chosen, setChosen] = useState<string>();
   const [error, setError] = useState<string>();
+  const readOnly = useReadOnly();
   const list = periods.data ?? [];
   const current = chosen ?? list[0]?.name;
 
@@ -128,7 +129,7 @@ export function AuditPage({ workspace }: { workspace: string }) {
             ))}
           </ul>
         </section>
-        <section aria-labelledby="declare-h" className="card">
+        <section aria-labelledby="declare-h" className="card" hidden={readOnly}>
           <h2 id="declare-h">Declare a Type II period</h2>
           <form onSubmit={declare}>
             <label>

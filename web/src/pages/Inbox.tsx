@@ -4,7 +4,7 @@
  */
 import { type FormEvent, useState } from 'react';
 import { api, must, problem } from '../api/client.ts';
-import { formatDate, isoDay, useLoad } from '../hooks.ts';
+import { formatDate, isoDay, useLoad, useReadOnly } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { Failure, Loading, Page } from './common.tsx';
 
@@ -20,6 +20,7 @@ export function Inbox({ workspace }: { workspace: string }) {
     return { findings: must(findings).findings, tasks: must(tasks).tasks };
   }, [workspace]);
   const [accepting, setAccepting] = useState<string>();
+  const readOnly = useReadOnly();
   const [message, setMessage] = useState<string>();
 
   if (data.loading && !data.data) return <Loading what="the inbox" />;
@@ -89,7 +90,7 @@ export function Inbox({ workspace }: { workspace: string }) {
                 </span>
                 {task?.assignee ? ` · assigned to ${task.assignee}` : f.owner ? ` · owner ${f.owner}` : ''}
               </p>
-              <div className="actions">
+              <div className="actions" hidden={readOnly}>
                 <button type="button" onClick={() => recheck(f.checkId)}>
                   Re-check now
                 </button>
