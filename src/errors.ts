@@ -43,6 +43,7 @@ export const errorCodes = {
   audit_period_not_found: 'not_found',
   audit_request_not_found: 'not_found',
   template_not_found: 'not_found',
+  campaign_not_found: 'not_found',
   // conflicts (HTTP 409, CLI exit 2)
   workspace_exists: 'conflict',
   parent_not_msp: 'conflict',
@@ -62,6 +63,7 @@ export const errorCodes = {
   connector_exists: 'conflict',
   audit_period_exists: 'conflict',
   template_exists: 'conflict',
+  campaign_state_invalid: 'conflict',
   // auth (HTTP 401/403, CLI exit 1)
   unauthenticated: 'unauthenticated',
   forbidden: 'forbidden',

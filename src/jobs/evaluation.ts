@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import type { Database, Trx } from '../db/database.ts';
 import type { Actor } from '../domains/audit/actor.ts';
+import { reconcileGovernance } from '../domains/governance/jml.service.ts';
 import {
   checksTriggeredBy,
   type RunChecksSummary,
@@ -118,6 +119,8 @@ export async function runEvaluation(
     asOf: typeof payload.asOf === 'string' ? new Date(payload.asOf) : undefined,
     trigger: [...new Set(triggers)].sort().join(',') || 'change',
   });
+  // New facts may open, confirm or flag deprovisioning and revocation tasks.
+  await reconcileGovernance(database, workspaceId, actor, { asOf: new Date(summary.asOf) });
   await sweepNotifications(database, workspaceId);
   return summary;
 }

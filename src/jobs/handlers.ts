@@ -3,9 +3,9 @@
  */
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { sealAuditTrail } from '../domains/audit/seal-audit-trail.ts';
 import { pullConnectorKind, runPullConnectorJob } from '../domains/connectors/pull.job.ts';
 import { createCheckpoint } from '../domains/evidence/checkpoints.ts';
+import { reconcileGovernance } from '../domains/governance/jml.service.ts';
 import { builtInChecks } from '../domains/monitoring/checks/index.ts';
 import { runChecks } from '../domains/monitoring/run-checks.service.ts';
 import {
@@ -18,7 +18,6 @@ import { evaluateChecksKind, runEvaluation, scheduledChecksKind, workerActor } f
 import type { JobHandlers } from './worker.ts';
 
 export const ledgerCheckpointKind = 'ledger_checkpoint';
-export const auditSealKind = 'seal_audit_trail';
 
 export interface HandlerDeps {
   database: Database;
@@ -47,6 +46,8 @@ export function jobHandlers(deps: HandlerDeps): JobHandlers {
           trigger: `schedule:${schedule}`,
         });
       }
+      // Deprovisioning deadlines pass, and complete reports confirm removals, with time alone.
+      await reconcileGovernance(database, job.workspaceId, workerActor);
       // Exceptions expire with time too: the scheduled sweep looks for them.
       await sweepNotifications(database, job.workspaceId, { exceptions: true });
     },
@@ -63,9 +64,6 @@ export function jobHandlers(deps: HandlerDeps): JobHandlers {
     },
     [ledgerCheckpointKind]: async ({ job }) => {
       await createCheckpoint(database, job.workspaceId);
-    },
-    [auditSealKind]: async ({ job }) => {
-      await sealAuditTrail(database, job.workspaceId);
     },
     [pullConnectorKind]: async ({ job }) => {
       await runPullConnectorJob({ database, secrets: deps.secrets }, job);

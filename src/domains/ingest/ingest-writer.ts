@@ -37,7 +37,7 @@ import {
 } from '../identity/identity.repository.ts';
 import { type BatchCounts, type EventRow, findEventIds, insertEvents } from './ingest.repository.ts';
 
-const chunkSize = 500;
+const chunkSize = 2000;
 // The ledger keeps raw payloads up to this size whole; larger ones are kept by hash only.
 const maxRawEvidenceBytes = 256 * 1024;
 
@@ -182,6 +182,7 @@ export class IngestWriter {
 
   async #writeIdentityFacts(facts: Positioned<IdentityFact>[]) {
     const fresh: { identityId: string; fact: IdentityFact }[] = [];
+    const listed: { id: string; at: string }[] = [];
     for (const { position, value: fact } of facts) {
       await atPosition(position, async () => {
         const identityId = await this.#resolve(
@@ -197,10 +198,20 @@ export class IngestWriter {
           // The account existed from its creation, not only from when a report first listed it.
           fact.createdAt && fact.createdAt < fact.observedAt ? fact.createdAt : fact.observedAt,
         );
+        listed.push({ id: identityId, at: fact.observedAt });
         if (!(await observationUnchanged(this.#trx, this.#workspaceId, identityId, fact))) {
           fresh.push({ identityId, fact });
         }
       });
+    }
+    // A snapshot lists the account as present when it was taken, changed or not: an account a newer
+    // complete report no longer lists was removed (identity governance confirms leavers by this).
+    if (listed.length > 0) {
+      await sql`
+        update identities as i set last_listed_at = greatest(i.last_listed_at, v.at)
+          from (select * from unnest(${listed.map((l) => l.id)}::uuid[], ${listed.map((l) => l.at)}::timestamptz[])
+                  as t(id, at)) as v
+         where i.workspace_id = ${this.#workspaceId} and i.id = v.id`.execute(this.#trx);
     }
     if (fresh.length === 0) return;
     // Each new snapshot is preserved in the ledger as it was received.

@@ -1,0 +1,588 @@
+/**
+ * Access review campaigns. At launch the entitlements in scope are snapshotted (people's
+ * accounts, non-human identities, and the access an MSP's staff hold into this workspace); the
+ * snapshot is never refreshed, so later changes are surfaced beside it rather than mixed in.
+ * Reviewers (the person's manager, the identity's owner, or a fallback reviewer; delegable)
+ * decide keep / revoke / modify with a justification; a revocation becomes a task that closes only
+ * when a source confirms the entitlement gone. Sign-off records who, when and the SHA-256 of every
+ * decision in the evidence ledger.
+ */
+import { sql } from 'kysely';
+import type { Database, Trx } from '../../db/database.ts';
+import { AssayError } from '../../errors.ts';
+import type { Actor } from '../audit/actor.ts';
+import { recordAudit } from '../audit/record-audit.ts';
+import { appendEvidence } from '../evidence/append-evidence.ts';
+import { canonicalize, sha256Hex } from '../evidence/core/canonical-json.ts';
+import { getWorkspace } from '../workspaces/workspaces.service.ts';
+import type { AccessReviewItemsTable } from './governance.tables.ts';
+
+const day = 24 * 3600 * 1000;
+export const revokeKind = 'revoke_entitlement';
+const accountAccess = '(account access)';
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface CampaignScope {
+  systems?: string[] | undefined;
+  groups?: string[] | undefined;
+  privilegedOnly?: boolean | undefined;
+  people?: string[] | undefined;
+  includeNonHuman?: boolean | undefined;
+  includeDelegated?: boolean | undefined;
+}
+
+export interface LaunchInput {
+  name: string;
+  scope?: CampaignScope | undefined;
+  /** Reviewer for items with no manager or owner (e.g. the system owner). */
+  fallbackReviewer: string;
+  dueInDays?: number | undefined;
+}
+
+export type Decision = 'keep' | 'revoke' | 'modify';
+export const decisions: readonly Decision[] = ['keep', 'revoke', 'modify'];
+
+function bad(field: string, message: string): never {
+  throw new AssayError('validation_failed', `${field}: ${message}`, { field });
+}
+
+function validateLaunch(input: LaunchInput) {
+  if (typeof input.name !== 'string' || input.name.trim() === '') bad('name', 'required');
+  if (typeof input.fallbackReviewer !== 'string' || !input.fallbackReviewer.includes('@')) {
+    bad('fallbackReviewer', 'an email address is required (the reviewer of items with no manager or owner)');
+  }
+  const due = input.dueInDays ?? 14;
+  if (!Number.isInteger(due) || due < 1 || due > 365)
+    bad('dueInDays', 'a whole number of days from 1 to 365');
+  for (const key of ['systems', 'groups', 'people'] as const) {
+    const list = input.scope?.[key];
+    if (list !== undefined && (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || v === ''))) {
+      bad(`scope.${key}`, 'a list of non-empty names');
+    }
+  }
+  return due;
+}
+
+interface SnapshotItem {
+  identity_id: string | null;
+  subject_type: AccessReviewItemsTable['subject_type'];
+  system: string;
+  account: string;
+  person_email: string | null;
+  owner: string | null;
+  entitlement: string;
+  privileged: boolean;
+  granted_at: Date | null;
+  reviewer: string;
+}
+
+/** The entitlements in scope as they stand at `at`: latest change per account and name that granted. */
+async function snapshot(
+  trx: Trx,
+  workspaceId: string,
+  scope: CampaignScope,
+  at: Date,
+  fallback: string,
+): Promise<SnapshotItem[]> {
+  const { rows: accounts } = await sql<{
+    id: string;
+    system: string;
+    external_id: string;
+    user_name: string | null;
+    email: string | null;
+    non_human: boolean;
+    principal_type: string;
+    owner: string | null;
+    person_email: string | null;
+    manager_email: string | null;
+  }>`
+    select i.id, i.system, i.external_id, i.user_name, i.email, i.non_human, i.principal_type, i.owner,
+           p.email as person_email, p.manager_email
+      from identities i left join people p on p.id = i.person_id and p.workspace_id = i.workspace_id
+     where i.workspace_id = ${workspaceId} and i.status = 'active' and i.first_seen_at <= ${at}
+     order by i.system, i.external_id`.execute(trx);
+  const { rows: held } = await sql<{
+    identity_id: string;
+    name: string;
+    privileged: boolean;
+    granted: boolean;
+    at: Date;
+  }>`
+    select distinct on (identity_id, name) identity_id, name, privileged, granted, at
+      from entitlement_changes where workspace_id = ${workspaceId} and at <= ${at}
+     order by identity_id, name, at desc, id desc`.execute(trx);
+  const byIdentity = new Map<string, typeof held>();
+  for (const h of held)
+    if (h.granted) byIdentity.set(h.identity_id, [...(byIdentity.get(h.identity_id) ?? []), h]);
+  const people = new Set((scope.people ?? []).map((p) => p.toLowerCase()));
+  const items: SnapshotItem[] = [];
+  for (const a of accounts) {
+    const nonHuman = a.non_human || a.principal_type === 'service';
+    if (nonHuman && scope.includeNonHuman === false) continue;
+    if (scope.systems && !scope.systems.includes(a.system)) continue;
+    if (people.size > 0 && !people.has((a.person_email ?? '').toLowerCase())) continue;
+    const entitlements = (byIdentity.get(a.id) ?? []).map((h) => ({
+      name: h.name,
+      privileged: h.privileged,
+      at: new Date(h.at) as Date | null,
+    }));
+    // An account with no group or role is still access to review.
+    if (entitlements.length === 0) entitlements.push({ name: accountAccess, privileged: false, at: null });
+    for (const e of entitlements) {
+      if (scope.groups && !scope.groups.includes(e.name)) continue;
+      if (scope.privilegedOnly && !e.privileged) continue;
+      items.push({
+        identity_id: a.id,
+        subject_type: nonHuman ? 'non_human' : a.person_email ? 'person' : 'unlinked',
+        system: a.system,
+        account: a.user_name ?? a.email ?? a.external_id,
+        person_email: a.person_email,
+        owner: a.owner,
+        entitlement: e.name,
+        privileged: e.privileged,
+        granted_at: e.at,
+        reviewer: (nonHuman ? a.owner : a.manager_email) ?? fallback,
+      });
+    }
+  }
+  return items;
+}
+
+/** The MSP staff whose memberships reach this (client) workspace: access held by outsiders. */
+async function delegatedAccess(database: Database, workspace: { id: string; parent_id: string | null }) {
+  if (!workspace.parent_id) return [];
+  const parentId = workspace.parent_id;
+  return database.inWorkspace(parentId, async (trx) => {
+    const { rows } = await sql<{ email: string; role: string; created_at: Date }>`
+      select u.email, m.role, m.created_at from memberships m join users u on u.id = m.user_id
+       where m.workspace_id = ${parentId} and ${workspace.id} = any(m.client_workspace_ids)
+       order by u.email`.execute(trx);
+    return rows;
+  });
+}
+
+export async function launchCampaign(
+  database: Database,
+  actor: Actor,
+  workspaceRef: string,
+  input: LaunchInput,
+) {
+  const dueInDays = validateLaunch(input);
+  const workspace = await getWorkspace(database, workspaceRef);
+  const scope: CampaignScope = input.scope ?? {};
+  const launchedAt = new Date();
+  const delegated =
+    scope.includeDelegated === false || scope.systems || scope.people || scope.groups || scope.privilegedOnly
+      ? []
+      : await delegatedAccess(database, workspace);
+  return database.inWorkspace(workspace.id, async (trx) => {
+    const items = await snapshot(trx, workspace.id, scope, launchedAt, input.fallbackReviewer);
+    for (const d of delegated) {
+      items.push({
+        identity_id: null,
+        subject_type: 'delegated',
+        system: 'assay (MSP delegated access)',
+        account: d.email,
+        person_email: d.email,
+        owner: null,
+        entitlement: `msp:${d.role}`,
+        privileged: ['owner', 'admin'].includes(d.role),
+        granted_at: new Date(d.created_at),
+        reviewer: input.fallbackReviewer,
+      });
+    }
+    if (items.length === 0) bad('scope', 'nothing in scope: no active account matches');
+    const snapshotSha256 = sha256Hex(
+      canonicalize(items.map((i) => ({ ...i, granted_at: i.granted_at?.toISOString() ?? null }))),
+    );
+    const campaign = await trx
+      .insertInto('access_review_campaigns')
+      .values({
+        workspace_id: workspace.id,
+        name: input.name.trim(),
+        scope: JSON.stringify(scope),
+        status: 'open',
+        launched_at: launchedAt,
+        launched_by: actor.name ?? actor.id,
+        due_at: new Date(launchedAt.getTime() + dueInDays * day),
+        snapshot_sha256: snapshotSha256,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto('access_review_items')
+      .values(items.map((i) => ({ ...i, workspace_id: workspace.id, campaign_id: campaign.id })))
+      .execute();
+    await recordAudit(trx, {
+      workspaceId: workspace.id,
+      actor,
+      action: 'governance.campaign_launched',
+      targetType: 'access_review_campaign',
+      targetId: campaign.id,
+      details: { name: campaign.name, scope: { ...scope }, items: items.length, snapshotSha256 },
+    });
+    return campaign;
+  });
+}
+
+async function loadCampaign(trx: Trx, workspaceId: string, slug: string, id: string) {
+  const row = uuidPattern.test(id)
+    ? await trx
+        .selectFrom('access_review_campaigns')
+        .selectAll()
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst()
+    : undefined;
+  if (!row)
+    throw new AssayError('campaign_not_found', `access review campaign "${id}" does not exist in "${slug}"`);
+  return row;
+}
+
+async function loadItems(trx: Trx, workspaceId: string, campaignId: string) {
+  return trx
+    .selectFrom('access_review_items')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('campaign_id', '=', campaignId)
+    .orderBy('reviewer')
+    .orderBy('system')
+    .orderBy('account')
+    .orderBy('entitlement')
+    .execute();
+}
+
+export type CampaignRow = Awaited<ReturnType<typeof loadCampaign>>;
+export type ItemRow = Awaited<ReturnType<typeof loadItems>>[number];
+
+/** Entitlement changes to in-scope accounts after launch: not under review, but shown. */
+async function changesSinceLaunch(trx: Trx, workspaceId: string, campaign: CampaignRow) {
+  const { rows } = await sql<{
+    identity_id: string;
+    system: string;
+    name: string;
+    granted: boolean;
+    privileged: boolean;
+    at: Date;
+    source: string;
+  }>`
+    select c.identity_id, c.system, c.name, c.granted, c.privileged, c.at, c.source
+      from entitlement_changes c
+     where c.workspace_id = ${workspaceId} and c.at > ${campaign.launched_at}
+       and c.identity_id in (select identity_id from access_review_items
+                              where workspace_id = ${workspaceId} and campaign_id = ${campaign.id}
+                                and identity_id is not null)
+     order by c.at, c.id`.execute(trx);
+  return rows.map((r) => ({ ...r, at: new Date(r.at) }));
+}
+
+export async function listCampaigns(database: Database, workspaceRef: string) {
+  const workspace = await getWorkspace(database, workspaceRef);
+  return database.inWorkspace(workspace.id, async (trx) => {
+    const campaigns = await trx
+      .selectFrom('access_review_campaigns')
+      .selectAll()
+      .where('workspace_id', '=', workspace.id)
+      .orderBy('launched_at', 'desc')
+      .execute();
+    const { rows: counts } = await sql<{ campaign_id: string; items: number; decided: number }>`
+      select campaign_id, count(*)::int as items, count(decision)::int as decided from access_review_items
+       where workspace_id = ${workspace.id} group by campaign_id`.execute(trx);
+    const byId = new Map(counts.map((c) => [c.campaign_id, c]));
+    return campaigns.map((c) => ({
+      campaign: c,
+      items: byId.get(c.id)?.items ?? 0,
+      decided: byId.get(c.id)?.decided ?? 0,
+    }));
+  });
+}
+
+export async function getCampaign(database: Database, workspaceRef: string, id: string) {
+  const workspace = await getWorkspace(database, workspaceRef);
+  return database.inWorkspace(workspace.id, async (trx) => {
+    const campaign = await loadCampaign(trx, workspace.id, workspace.slug, id);
+    const items = await loadItems(trx, workspace.id, campaign.id);
+    const changes = await changesSinceLaunch(trx, workspace.id, campaign);
+    return { workspace: workspace.slug, campaign, items, changesSinceLaunch: changes };
+  });
+}
+
+export interface DecideInput {
+  item: string;
+  decision: Decision;
+  justification: string;
+  /** Who decides (email); must be the item's reviewer or the reviewer it was delegated to. */
+  reviewer: string;
+}
+
+export async function decideItem(
+  database: Database,
+  actor: Actor,
+  workspaceRef: string,
+  campaignId: string,
+  input: DecideInput,
+) {
+  if (!decisions.includes(input.decision)) bad('decision', `one of ${decisions.join(', ')}`);
+  if (typeof input.justification !== 'string' || input.justification.trim().length < 3) {
+    bad('justification', 'required: say why (at least 3 characters)');
+  }
+  if (typeof input.reviewer !== 'string' || !input.reviewer.includes('@'))
+    bad('reviewer', 'an email address');
+  if (!uuidPattern.test(input.item)) bad('item', `"${input.item}" is not an item id`);
+  const workspace = await getWorkspace(database, workspaceRef);
+  return database.inWorkspace(workspace.id, async (trx) => {
+    const campaign = await loadCampaign(trx, workspace.id, workspace.slug, campaignId);
+    if (campaign.status !== 'open') {
+      throw new AssayError(
+        'campaign_state_invalid',
+        `campaign "${campaign.name}" is signed off; decisions are final`,
+      );
+    }
+    const item = await trx
+      .selectFrom('access_review_items')
+      .selectAll()
+      .where('workspace_id', '=', workspace.id)
+      .where('campaign_id', '=', campaign.id)
+      .where('id', '=', input.item)
+      .executeTakeFirst();
+    if (!item) bad('item', `"${input.item}" is not an item of campaign "${campaign.name}"`);
+    if (item.reviewer.toLowerCase() !== input.reviewer.toLowerCase()) {
+      bad('reviewer', `${input.reviewer} is not the reviewer of this item (${item.reviewer} is)`);
+    }
+    const decidedAt = new Date();
+    let taskId: string | null = item.task_id;
+    if (input.decision === 'revoke' && !taskId && item.identity_id) {
+      const details = {
+        subjectKey: `revoke:${item.id}`,
+        campaignId: campaign.id,
+        itemId: item.id,
+        identityId: item.identity_id,
+        system: item.system,
+        account: item.account,
+        entitlement: item.entitlement,
+        decidedAt: decidedAt.toISOString(),
+      };
+      const task = await trx
+        .insertInto('tasks')
+        .values({
+          workspace_id: workspace.id,
+          kind: revokeKind,
+          title: `Revoke ${item.entitlement} from ${item.account} in ${item.system} (access review "${campaign.name}")`,
+          finding_id: null,
+          assignee: input.reviewer,
+          status: 'open',
+          due_at: new Date(decidedAt.getTime() + 7 * day),
+          completed_at: null,
+          details: JSON.stringify(details),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      taskId = task.id;
+    }
+    const updated = await trx
+      .updateTable('access_review_items')
+      .set({
+        decision: input.decision,
+        justification: input.justification.trim(),
+        decided_by: input.reviewer,
+        decided_at: decidedAt,
+        task_id: taskId,
+      })
+      .where('workspace_id', '=', workspace.id)
+      .where('id', '=', item.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordAudit(trx, {
+      workspaceId: workspace.id,
+      actor,
+      action: 'governance.review_decided',
+      targetType: 'access_review_item',
+      targetId: item.id,
+      details: { campaign: campaign.id, decision: input.decision, reviewer: input.reviewer, taskId },
+    });
+    return updated;
+  });
+}
+
+/** Hands an item (or all of a reviewer's open items) to another reviewer. */
+export async function delegateItems(
+  database: Database,
+  actor: Actor,
+  workspaceRef: string,
+  campaignId: string,
+  input: { from: string; to: string },
+) {
+  if (typeof input.to !== 'string' || !input.to.includes('@')) bad('to', 'an email address');
+  const workspace = await getWorkspace(database, workspaceRef);
+  return database.inWorkspace(workspace.id, async (trx) => {
+    const campaign = await loadCampaign(trx, workspace.id, workspace.slug, campaignId);
+    if (campaign.status !== 'open') throw new AssayError('campaign_state_invalid', 'campaign is signed off');
+    const rows = await trx
+      .updateTable('access_review_items')
+      .set({ reviewer: input.to, delegated_from: input.from })
+      .where('workspace_id', '=', workspace.id)
+      .where('campaign_id', '=', campaign.id)
+      .where('reviewer', '=', input.from)
+      .where('decision', 'is', null)
+      .returning('id')
+      .execute();
+    if (rows.length === 0) bad('from', `${input.from} has no undecided items in this campaign`);
+    await recordAudit(trx, {
+      workspaceId: workspace.id,
+      actor,
+      action: 'governance.review_delegated',
+      targetType: 'access_review_campaign',
+      targetId: campaign.id,
+      details: { from: input.from, to: input.to, items: rows.length },
+    });
+    return { delegated: rows.length };
+  });
+}
+
+/** The decisions as signed: canonical, in a stable order. */
+export function decisionsDocument(campaign: CampaignRow, items: ItemRow[]) {
+  return {
+    campaign: campaign.id,
+    snapshotSha256: campaign.snapshot_sha256,
+    decisions: items
+      .map((i) => ({
+        item: i.id,
+        system: i.system,
+        account: i.account,
+        entitlement: i.entitlement,
+        reviewer: i.decided_by,
+        decision: i.decision,
+        justification: i.justification,
+        decidedAt: i.decided_at ? new Date(i.decided_at).toISOString() : null,
+      }))
+      .sort((a, b) => a.item.localeCompare(b.item)),
+  };
+}
+
+export async function signOffCampaign(
+  database: Database,
+  actor: Actor,
+  workspaceRef: string,
+  campaignId: string,
+  input: { signer: string },
+) {
+  if (typeof input.signer !== 'string' || !input.signer.includes('@')) bad('signer', 'an email address');
+  const workspace = await getWorkspace(database, workspaceRef);
+  return database.inWorkspace(workspace.id, async (trx) => {
+    const campaign = await loadCampaign(trx, workspace.id, workspace.slug, campaignId);
+    if (campaign.status !== 'open')
+      throw new AssayError('campaign_state_invalid', 'campaign is already signed off');
+    const items = await loadItems(trx, workspace.id, campaign.id);
+    const undecided = items.filter((i) => !i.decision);
+    if (undecided.length > 0) {
+      throw new AssayError(
+        'campaign_state_invalid',
+        `${undecided.length} items are undecided (reviewers: ${[...new Set(undecided.map((i) => i.reviewer))].join(', ')})`,
+      );
+    }
+    const document = decisionsDocument(campaign, items);
+    const decisionsSha256 = sha256Hex(canonicalize(document));
+    const signedAt = new Date();
+    const [evidence] = await appendEvidence(trx, workspace.id, [
+      {
+        kind: 'access_review.sign_off',
+        criteria: ['CC6.1', 'CC6.2', 'CC6.3'],
+        subject: { type: 'access_review_campaign', id: campaign.id, name: campaign.name },
+        effectiveAt: signedAt,
+        collector: { type: 'user', id: actor.id, name: input.signer },
+        content: { signer: input.signer, signedAt: signedAt.toISOString(), decisionsSha256, ...document },
+      },
+    ]);
+    const updated = await trx
+      .updateTable('access_review_campaigns')
+      .set({
+        status: 'signed_off',
+        signed_off_at: signedAt,
+        signed_off_by: input.signer,
+        decisions_sha256: decisionsSha256,
+        evidence_id: evidence!.id,
+      })
+      .where('workspace_id', '=', workspace.id)
+      .where('id', '=', campaign.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordAudit(trx, {
+      workspaceId: workspace.id,
+      actor,
+      action: 'governance.campaign_signed_off',
+      targetType: 'access_review_campaign',
+      targetId: campaign.id,
+      details: { signer: input.signer, decisionsSha256, evidenceId: evidence!.id },
+    });
+    return updated;
+  });
+}
+
+/**
+ * Closes revocation tasks whose entitlement a source has since removed (a revoking change, or the
+ * account itself deprovisioned), recording the confirmation as evidence.
+ */
+export async function confirmRevocations(
+  trx: Trx,
+  workspaceId: string,
+  actor: Actor,
+  asOf: Date,
+): Promise<number> {
+  const open = await trx
+    .selectFrom('tasks')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('kind', '=', revokeKind)
+    .where('status', '=', 'open')
+    .execute();
+  let confirmed = 0;
+  for (const task of open) {
+    const d = task.details as Record<string, string>;
+    const decidedAt = new Date(d.decidedAt ?? task.created_at);
+    const { rows } = await sql<{ at: Date; source: string }>`
+      select at, source from (
+        select c.at, c.source, c.granted from entitlement_changes c
+         where c.workspace_id = ${workspaceId} and c.identity_id = ${d.identityId} and c.name = ${d.entitlement}
+           and c.at >= ${decidedAt} and c.at <= ${asOf}
+        union all
+        select i.status_at as at, i.system as source, false as granted from identities i
+         where i.workspace_id = ${workspaceId} and i.id = ${d.identityId} and i.status <> 'active'
+           and i.status_at >= ${decidedAt} and i.status_at <= ${asOf}
+      ) s where not granted order by at limit 1`.execute(trx);
+    const removal = rows[0];
+    if (!removal) continue;
+    const at = new Date(removal.at);
+    const [evidence] = await appendEvidence(trx, workspaceId, [
+      {
+        kind: 'access_review.revocation_confirmed',
+        criteria: ['CC6.2', 'CC6.3'],
+        subject: { type: 'account', id: String(d.identityId), name: `${d.system}/${d.account}` },
+        effectiveAt: at,
+        collector: { type: 'system', id: 'assay.governance', name: 'Assay identity governance' },
+        content: { task: task.id, ...d, confirmedAt: at.toISOString(), source: removal.source },
+      },
+    ]);
+    await trx
+      .updateTable('tasks')
+      .set({ status: 'done', completed_at: at, details: JSON.stringify({ ...d, evidenceId: evidence!.id }) })
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', task.id)
+      .execute();
+    await trx
+      .updateTable('access_review_items')
+      .set({ confirmed_at: at, confirmation: removal.source, evidence_id: evidence!.id })
+      .where('workspace_id', '=', workspaceId)
+      .where('task_id', '=', task.id)
+      .execute();
+    await recordAudit(trx, {
+      workspaceId,
+      actor,
+      action: 'governance.revocation_confirmed',
+      targetType: 'task',
+      targetId: task.id,
+      details: { at: at.toISOString(), source: removal.source, evidenceId: evidence!.id },
+    });
+    confirmed++;
+  }
+  return confirmed;
+}
