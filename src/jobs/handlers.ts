@@ -3,6 +3,7 @@
  */
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
+import { sealAuditTrail } from '../domains/audit/seal-audit-trail.ts';
 import { pullConnectorKind, runPullConnectorJob } from '../domains/connectors/pull.job.ts';
 import { createCheckpoint } from '../domains/evidence/checkpoints.ts';
 import { reconcileGovernance } from '../domains/governance/jml.service.ts';
@@ -18,6 +19,7 @@ import { evaluateChecksKind, runEvaluation, scheduledChecksKind, workerActor } f
 import type { JobHandlers } from './worker.ts';
 
 export const ledgerCheckpointKind = 'ledger_checkpoint';
+export const auditSealKind = 'seal_audit_trail';
 
 export interface HandlerDeps {
   database: Database;
@@ -64,6 +66,9 @@ export function jobHandlers(deps: HandlerDeps): JobHandlers {
     },
     [ledgerCheckpointKind]: async ({ job }) => {
       await createCheckpoint(database, job.workspaceId);
+    },
+    [auditSealKind]: async ({ job }) => {
+      await sealAuditTrail(database, job.workspaceId);
     },
     [pullConnectorKind]: async ({ job }) => {
       await runPullConnectorJob({ database, secrets: deps.secrets }, job);
