@@ -232,6 +232,14 @@ export function resultsMarkdownText(document: ResultsDocument): string {
       result.loadAverage ? `load average ${result.loadAverage.join(', ')}` : null,
     ].filter((x) => x !== null);
     if (when.length > 0) lines.push(`_${when.join('; ')}_`, '');
+    const resized = result.notes.filter((n) => /^ASSAY_BENCH_[A-Z_]+=/.test(n));
+    if (resized.length > 0) {
+      lines.push(
+        `**Run at non-default sizes (${resized.join(', ')}):** figures stated at the default size ` +
+          '(e.g. a million ledger entries) are extrapolated from this run in the notes, not measured.',
+        '',
+      );
+    }
     lines.push('| Figure | Value | Unit | |', '|---|---:|---|---|');
     for (const m of result.metrics) {
       const label = m.name.trim().replace(/\|/g, '\\|');

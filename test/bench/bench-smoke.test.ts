@@ -115,8 +115,15 @@ test('the results table marks baselines and describes the machine', () => {
         ],
         notes: ['a note'],
       },
+      {
+        benchmark: 'evidence ledger',
+        metrics: [{ name: 'verify 30,000 entries, embedded', value: 1.5, unit: 's' }],
+        notes: ['ASSAY_BENCH_LEDGER_ITEMS=30000', 'embedded: a million entries verify in 50.0 s'],
+      },
     ],
   });
+  assert.match(text, /\*\*Run at non-default sizes \(ASSAY_BENCH_LEDGER_ITEMS=30000\):\*\* .*extrapolated/);
+  assert.equal(text.match(/non-default sizes/g)?.length, 1);
   assert.match(text, /2 cores \(Test CPU\), 24 GiB memory, linux x64, Node v20\.20\.2/);
   assert.match(
     text,
