@@ -112,7 +112,7 @@ async function measure(report: BenchReport, engine: Engine, sizes: number[]) {
       report.note(
         `${engine.label}: ${size.toLocaleString('en')} items → ${result.files.toLocaleString('en')} files, ` +
           `${(result.bytes / 1e6).toFixed(1)} MB; ${result.openRssMb.toFixed(0)} MB before the export (started, database open); ` +
-          `at the end ${result.heapUsedMb} MB JavaScript heap, ${result.arrayBuffersMb} MB array buffers (the embedded database's memory among them)`,
+          `at the end ${result.heapUsedMb} MB JavaScript heap, ${result.arrayBuffersMb} MB array buffers${engine.label === 'embedded' ? " (the embedded database's memory among them)" : ''}`,
       );
       rmSync(join(dir, `package-${size}.zip`), { force: true });
     }
