@@ -6,6 +6,7 @@ import { connectorRoutes } from '../domains/connectors/connectors.routes.ts';
 import { controlRoutes } from '../domains/controls/controls.routes.ts';
 import { evidenceRoutes } from '../domains/evidence/evidence.routes.ts';
 import { findingRoutes } from '../domains/findings/findings.routes.ts';
+import { governanceRoutes } from '../domains/governance/governance.routes.ts';
 import { identityRoutes } from '../domains/identity/identity.routes.ts';
 import { ingestRoutes } from '../domains/ingest/ingest.routes.ts';
 import { monitoringRoutes } from '../domains/monitoring/monitoring.routes.ts';
@@ -33,6 +34,7 @@ export const routeModules = [
   findingRoutes,
   monitoringRoutes,
   programmeRegisterRoutes,
+  governanceRoutes,
   mspRoutes,
 ];
 

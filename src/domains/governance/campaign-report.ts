@@ -35,16 +35,14 @@ export function campaignReportCsv(campaign: CampaignRow, items: ItemRow[]): stri
       a.account.localeCompare(b.account) ||
       a.entitlement.localeCompare(b.entitlement),
   );
+  // Comment lines first (readers skip lines starting with #), one fact each, no line breaks.
+  const oneLine = (text: string) => text.replace(/[\r\n]+/g, ' ');
   const header = [
-    [`# access review "${campaign.name}" (${campaign.id})`],
-    [
-      `# launched ${iso(campaign.launched_at)} by ${campaign.launched_by}; snapshot sha256 ${campaign.snapshot_sha256}`,
-    ],
-    [
-      campaign.signed_off_at
-        ? `# signed off ${iso(campaign.signed_off_at)} by ${campaign.signed_off_by}; decisions sha256 ${campaign.decisions_sha256}; ledger evidence ${campaign.evidence_id}`
-        : '# not signed off',
-    ],
+    `# access review "${oneLine(campaign.name)}" (${campaign.id})`,
+    `# launched ${iso(campaign.launched_at)} by ${oneLine(campaign.launched_by)}; snapshot sha256 ${campaign.snapshot_sha256}`,
+    campaign.signed_off_at
+      ? `# signed off ${iso(campaign.signed_off_at)} by ${campaign.signed_off_by}; decisions sha256 ${campaign.decisions_sha256}; ledger evidence ${campaign.evidence_id}`
+      : '# not signed off',
   ];
   const rows = sorted.map((i) => [
     i.reviewer,
@@ -65,5 +63,5 @@ export function campaignReportCsv(campaign: CampaignRow, items: ItemRow[]): stri
     i.confirmation ?? (i.decision === 'revoke' ? 'awaiting confirmation by the source' : ''),
     i.evidence_id ?? '',
   ]);
-  return stringify([...header, [...reportColumns], ...rows]);
+  return `${header.join('\n')}\n${stringify([[...reportColumns], ...rows])}`;
 }

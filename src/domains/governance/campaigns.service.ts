@@ -586,3 +586,10 @@ export async function confirmRevocations(
   }
   return confirmed;
 }
+
+/** The campaign's reviewer-by-reviewer CSV report. */
+export async function campaignReport(database: Database, workspaceRef: string, id: string) {
+  const { campaignReportCsv } = await import('./campaign-report.ts');
+  const detail = await getCampaign(database, workspaceRef, id);
+  return { name: detail.campaign.name, csv: campaignReportCsv(detail.campaign, detail.items) };
+}
