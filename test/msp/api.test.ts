@@ -77,6 +77,31 @@ test('API: a template is created, a client onboarded from it, an update previewe
   assert.equal(shown.json().version, 2);
   assert.deepEqual(shown.json().clients, ['a', 'b']);
 
+  // An MSP member assigned to client a only sees a, and cannot push a change into b.
+  const pat = await ctx.asRole('compliance_manager', 'msp', { clients: ['a'] });
+  const third = { ...next, owners: { ...next.owners, security_lead: 'new-soc@msp.example' } };
+  const narrow = await pat({
+    method: 'PUT',
+    url: '/api/v1/workspaces/msp/templates/lean',
+    payload: { definition: third },
+  });
+  assert.equal(narrow.statusCode, 200, narrow.body);
+  assert.deepEqual(
+    narrow.json().clients.map((c: { client: string }) => c.client),
+    ['a'],
+  );
+  assert.equal(narrow.json().otherClients, 1);
+  assert.doesNotMatch(narrow.body, /"b"/);
+  const refused = await pat({
+    method: 'PUT',
+    url: '/api/v1/workspaces/msp/templates/lean',
+    payload: { definition: third, apply: true },
+  });
+  assert.equal(refused.statusCode, 403, refused.body);
+  assert.equal((await send('GET', '/api/v1/workspaces/msp/templates/lean')).json().version, 2);
+  const patView = await pat({ method: 'GET', url: '/api/v1/workspaces/msp/templates/lean' });
+  assert.deepEqual(patView.json().clients, ['a']);
+
   // Bad override values name the place.
   const bad = await send(
     'PUT',

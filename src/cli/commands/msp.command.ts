@@ -70,7 +70,7 @@ function renderUpdate(u: TemplateUpdate): string {
     `template ${u.template}: v${u.fromVersion} → v${u.toVersion}${u.applied ? ' (applied)' : ' (preview: nothing changed; add --apply to apply)'}`,
     `template items changed: ${u.templateChanges.length}`,
     ...u.templateChanges.map(changeLine),
-    `clients changed: ${u.clients.length}, unchanged: ${u.unchangedClients.length}`,
+    `clients changed: ${u.clients.length}, unchanged: ${u.unchangedClients.length}${u.otherClients ? `, not yours: ${u.otherClients}` : ''}`,
   ];
   for (const c of u.clients) {
     lines.push(`${c.client}:`, ...c.changes.map(changeLine));

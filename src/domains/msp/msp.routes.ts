@@ -51,6 +51,7 @@ const TemplateUpdateSchema = Type.Object({
     }),
   ),
   unchangedClients: Type.Array(Type.String()),
+  otherClients: Type.Integer(),
 });
 
 /** The workspaces a caller reaches (null: all of them). */
@@ -98,7 +99,8 @@ export async function mspRoutes(app: App, { database, config }: AppContext) {
         response: { 200: Type.Object({ templates: Type.Array(TemplateSchema) }), ...errors },
       },
     },
-    async (request) => listTemplates(database, request.params.workspace),
+    async (request) =>
+      listTemplates(database, request.params.workspace, await callerReach(database, request.caller)),
   );
 
   app.post(
@@ -140,7 +142,13 @@ export async function mspRoutes(app: App, { database, config }: AppContext) {
         response: { 200: TemplateSchema, ...errors },
       },
     },
-    async (request) => showTemplate(database, request.params.workspace, request.params.template),
+    async (request) =>
+      showTemplate(
+        database,
+        request.params.workspace,
+        request.params.template,
+        await callerReach(database, request.caller),
+      ),
   );
 
   app.put(
@@ -166,7 +174,7 @@ export async function mspRoutes(app: App, { database, config }: AppContext) {
         request.params.workspace,
         request.params.template,
         request.body.definition,
-        { apply: request.body.apply === true },
+        { apply: request.body.apply === true, reach: await callerReach(database, request.caller) },
       ),
   );
 

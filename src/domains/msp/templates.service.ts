@@ -25,6 +25,9 @@ import {
 } from './template-items.ts';
 
 type Workspace = Selectable<WorkspacesTable>;
+/** Workspace ids a caller reaches; null = all (platform authority, the CLI operator). */
+type Reach = ReadonlySet<string> | null;
+const reaches = (reach: Reach, id: string) => reach === null || reach.has(id);
 type TemplateRow = Selectable<MspTemplatesTable>;
 
 const templateNamePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -153,19 +156,19 @@ export async function createTemplate(
   });
 }
 
-export async function showTemplate(database: Database, mspRef: string, name: string) {
+export async function showTemplate(database: Database, mspRef: string, name: string, reach: Reach = null) {
   return database.inSystem(async (trx) => {
     const msp = await requireMsp(trx, mspRef);
     const row = await requireTemplate(trx, msp, name);
     const clients = await clientsOf(trx, row.id);
     return presentTemplate(
       row,
-      clients.map((c) => c.slug),
+      clients.filter((c) => reaches(reach, c.id)).map((c) => c.slug),
     );
   });
 }
 
-export async function listTemplates(database: Database, mspRef: string) {
+export async function listTemplates(database: Database, mspRef: string, reach: Reach = null) {
   return database.inSystem(async (trx) => {
     const msp = await requireMsp(trx, mspRef);
     const rows = await trx
@@ -179,7 +182,7 @@ export async function listTemplates(database: Database, mspRef: string) {
       out.push(
         presentTemplate(
           row,
-          (await clientsOf(trx, row.id)).map((c) => c.slug),
+          (await clientsOf(trx, row.id)).filter((c) => reaches(reach, c.id)).map((c) => c.slug),
         ),
       );
     return { templates: out };
@@ -201,6 +204,8 @@ export interface TemplateUpdate {
   templateChanges: ItemChange[];
   clients: ClientChange[];
   unchangedClients: string[];
+  /** Clients that follow the template but that the caller does not reach (not named). */
+  otherClients: number;
 }
 
 /**
@@ -214,8 +219,9 @@ export async function updateTemplate(
   mspRef: string,
   name: string,
   definition: unknown,
-  options: { apply: boolean },
+  options: { apply: boolean; reach?: Reach },
 ): Promise<TemplateUpdate> {
+  const reach = options.reach ?? null;
   const items = compileDefinition(definition);
   return database.inSystem(async (trx) => {
     const msp = await requireMsp(trx, mspRef);
@@ -233,6 +239,7 @@ export async function updateTemplate(
       templateChanges: diffItems(row.items, items),
       clients: [],
       unchangedClients: [],
+      otherClients: 0,
     };
     const plans: { id: string; slug: string; effective: TemplateItems; changes: ItemChange[] }[] = [];
     for (const client of clients) {
@@ -241,7 +248,16 @@ export async function updateTemplate(
       const after = effectiveItems(items, own);
       const changes = diffItems(before, after);
       const keptOverrides = result.templateChanges.map((c) => c.item).filter((k) => own.has(k));
-      if (changes.length === 0) result.unchangedClients.push(client.slug);
+      // A caller learns nothing of clients outside their reach, and cannot change them.
+      if (!reaches(reach, client.id)) {
+        result.otherClients += 1;
+        if (changes.length > 0 && options.apply) {
+          throw new AssayError(
+            'forbidden',
+            'this update changes clients you are not assigned to: someone who reaches every client of the template must apply it',
+          );
+        }
+      } else if (changes.length === 0) result.unchangedClients.push(client.slug);
       else result.clients.push({ client: client.slug, changes, keptOverrides });
       plans.push({ id: client.id, slug: client.slug, effective: after, changes });
     }
@@ -529,7 +545,7 @@ export async function bulkCreateClients(
     throw new AssayError('import_rejected', `${fileLabel}: ${(error as Error).message}`, { file: fileLabel });
   }
   const [header, ...rows] = records;
-  if (!header || !header.includes('slug')) {
+  if (!header?.includes('slug')) {
     throw new AssayError(
       'import_rejected',
       `${fileLabel} line 1: a header with a "slug" column is required`,
