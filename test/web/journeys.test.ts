@@ -89,6 +89,7 @@ describe('web app', { skip, timeout: 600_000 }, () => {
     await page.getByRole('heading', { name: 'Controls by criterion' }).waitFor();
     await page.getByRole('heading', { name: 'Recent drift' }).waitFor();
     await page.getByRole('heading', { name: 'Evidence freshness' }).waitFor();
+    await page.locator('dl.stats[data-complete]').waitFor();
     await check('dashboard');
     await page.setViewportSize({ width: 800, height: 900 });
     await screenshot(page, 'dashboard-800px');

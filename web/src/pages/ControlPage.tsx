@@ -30,7 +30,7 @@ function Timeline({
               className={`segment status-${i.status}`}
               style={{
                 left: `${((from - start) / span) * 100}%`,
-                width: `${Math.max(((to - from) / span) * 100, 0.4)}%`,
+                width: `${Math.max(((to - from) / span) * 100, 0.8)}%`,
               }}
               title={`${i.status} ${formatDate(i.from)} – ${i.to ? formatDate(i.to) : 'now'}`}
             />
