@@ -7,6 +7,7 @@ import { registerDemoCommand } from './commands/demo.command.ts';
 import { registerEvidenceCommands } from './commands/evidence.command.ts';
 import { registerExportCommand } from './commands/export.command.ts';
 import { registerFindingCommands } from './commands/findings.command.ts';
+import { registerGovernanceCommands } from './commands/governance.command.ts';
 import { registerImportCommand } from './commands/import.command.ts';
 import { registerMemberCommands } from './commands/member.command.ts';
 import { registerMspCommands } from './commands/msp.command.ts';
@@ -61,6 +62,7 @@ export function buildProgram(io: CommandIO): Command {
   registerRegisterCommands(program, io);
   registerDemoCommand(program, io);
   registerFindingCommands(program, io);
+  registerGovernanceCommands(program, io);
   registerNotificationCommands(program, io);
   registerBenchCommand(program, io);
   registerMspCommands(program, io);
