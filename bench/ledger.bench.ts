@@ -6,11 +6,13 @@
  *   (default 20,000), on the embedded database (on disk) and — when DATABASE_URL or
  *   ASSAY_TEST_DATABASE_URL names a server — on PostgreSQL, in a scratch database created and
  *   dropped for the run;
- * - verify rate: a ledger of ASSAY_BENCH_LEDGER_ITEMS entries (default 1,000,000; filled
+ * - verify rate: a ledger of ASSAY_BENCH_LEDGER_ITEMS entries (default 200,000 so that the whole
+ *   suite fits its time budget — set 1000000 for the target's size; filled
  *   straight in SQL with real canonical envelopes, content hashes and leaf hashes, then
  *   checkpointed) verified end to end by verifyLedger, compared with the raw SHA-256 rate over
- *   the same envelope and payload bytes, measured in the same run. Targets: verification at
- *   least half the raw hashing rate; a million entries in under 10 s.
+ *   the same envelope and payload bytes, hashed one item at a time as verification must, measured
+ *   in the same run. Targets: verification at least half the raw hashing rate; a million entries
+ *   in under 10 s (below a million, the figure is extrapolated and labelled so).
  */
 import * as crypto from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +27,11 @@ import { systemActor } from '../src/domains/audit/actor.ts';
 import { FileBlobStore } from '../src/domains/evidence/core/blob-store.ts';
 import { canonicalize } from '../src/domains/evidence/core/canonical-json.ts';
 import { MerkleTreeBuilder } from '../src/domains/evidence/core/merkle.ts';
-import { readLeafHashes, readVerificationChunk } from '../src/domains/evidence/evidence.repository.ts';
+import {
+  preferLedgerOrderScans,
+  readLeafHashes,
+  readVerificationChunk,
+} from '../src/domains/evidence/evidence.repository.ts';
 import {
   appendEvidence,
   createCheckpoint,
@@ -187,6 +193,7 @@ async function hashingRates(engine: Engine, workspaceId: string, total: number, 
   let checkMs = 0;
   const scanner = new LeafScanner(workspaceId, []);
   await engine.database.inWorkspace(workspaceId, async (trx) => {
+    await preferLedgerOrderScans(trx);
     for (let start = 0; start < total; start += chunkRows) {
       const chunk = await readVerificationChunk(trx, workspaceId, start, Math.min(total, start + chunkRows));
       // Slice boundaries first, so that only hashing is timed.
@@ -240,7 +247,7 @@ async function verifyRate(report: BenchReport, engine: Engine, total: number) {
   const result = await verifyLedger(engine.database, store, 'verify');
   if (!result.ok) throw new Error(`the bench ledger does not verify: ${result.firstFailure?.message}`);
   const seconds = result.timings.totalMs / 1000;
-  const raw = await hashingRates(engine, workspaceId, total, engine.label === 'embedded' ? 5_000 : 20_000);
+  const raw = await hashingRates(engine, workspaceId, total, engine.label === 'embedded' ? 4_096 : 16_384);
   if (raw.bytes !== result.bytesHashed) {
     throw new Error(`hashed ${raw.bytes} raw bytes but verify hashed ${result.bytesHashed}`);
   }
@@ -264,8 +271,9 @@ async function verifyRate(report: BenchReport, engine: Engine, total: number) {
     'ratio',
   );
   const perMillion = (seconds * 1_000_000) / total;
+  const howKnown = total === 1_000_000 ? 'measured' : `extrapolated from ${total.toLocaleString('en')}`;
   report.note(
-    `${engine.label}: a million entries verify in ${perMillion.toFixed(1)} s (target < 10 s: ${perMillion < 10 ? 'met' : 'missed'}); ` +
+    `${engine.label}: a million entries verify in ${perMillion.toFixed(1)} s (${howKnown}; target < 10 s: ${perMillion < 10 ? 'met' : 'missed'}); ` +
       `verify at ${(verifyRate / rawRate).toFixed(2)}× the raw hashing rate (target ≥ 0.5: ${verifyRate / rawRate >= 0.5 ? 'met' : 'missed'})`,
   );
 
@@ -288,7 +296,7 @@ async function verifyRate(report: BenchReport, engine: Engine, total: number) {
 export async function run(report: BenchReport): Promise<void> {
   const appendItems = setting(report, 'ASSAY_BENCH_LEDGER_APPEND', 20_000);
   const batch = setting(report, 'ASSAY_BENCH_LEDGER_BATCH', 1_000);
-  const verifyItems = setting(report, 'ASSAY_BENCH_LEDGER_ITEMS', 1_000_000);
+  const verifyItems = setting(report, 'ASSAY_BENCH_LEDGER_ITEMS', 200_000);
   const url = report.config.databaseUrl ?? report.config.testDatabaseUrl;
   const engines: (() => Promise<Engine>)[] = [embedded];
   if (url) engines.push(() => server(url));

@@ -283,6 +283,17 @@ export async function readLeafHashes(trx: Trx, workspaceId: string, treeSize: nu
 }
 
 /**
+ * For the rest of the transaction, plan reads of the ledger as ordered walks of its primary key.
+ * Verification reads every leaf in chunks by leaf-index range; right after a bulk append the
+ * statistics can be stale or the range a large share of the table, and the planner would then
+ * scan the whole table and sort it for every chunk (quadratic in the ledger's size).
+ */
+export async function preferLedgerOrderScans(trx: Trx): Promise<void> {
+  await sql`select set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+    set_config('max_parallel_workers_per_gather', '0', true)`.execute(trx);
+}
+
+/**
  * One chunk of leaves for verification, packed by the database into one value. Per leaf:
  *   int8 leaf index | int2 erased bits | 32-byte stored leaf hash |
  *   int4 n, then n bytes: 0x00 ‖ envelope (n = 0: envelope erased) |

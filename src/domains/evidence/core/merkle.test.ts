@@ -74,6 +74,11 @@ const hashes = data.map((d) => leafHash(d));
 const fullTree = MerkleTree.fromLeafHashes(hashes);
 const naiveRoots = Array.from({ length: MAX + 1 }, (_, n) => MTH(data.slice(0, n)));
 
+/** MTH of data[from, from + n). */
+function naiveRootOfRange(from: number, n: number): Buffer {
+  return MTH(data.slice(from, from + n));
+}
+
 function flipBit(buf: Uint8Array, bit: number): Buffer {
   const copy = Buffer.from(buf);
   copy[bit >> 3]! ^= 1 << (bit & 7);
@@ -147,6 +152,29 @@ describe('tree heads match the RFC definition of MTH', () => {
     }
     assert.deepEqual(rootFromLeafHashes(gen()), naiveRoots[13]);
     assert.deepEqual(MerkleTree.fromLeafHashes(Buffer.concat(hashes.slice(0, 13))).root(), naiveRoots[13]);
+  });
+
+  it('appends whole aligned subtrees as if leaf by leaf, and refuses misaligned ones', () => {
+    // Leaves 0..63 as subtrees of 1, 2, 4, 8, 16 and 32 leaves in an aligned mix, then 64..69 one by one.
+    const builder = new MerkleTreeBuilder();
+    const plan = [1, 1, 2, 4, 8, 16, 32];
+    for (const leaves of plan) {
+      const from = builder.size;
+      builder.appendSubtree(naiveRootOfRange(from, leaves), leaves);
+      assert.deepEqual(builder.root(), naiveRoots[from + leaves], `after ${leaves} from ${from}`);
+    }
+    for (let i = 64; i < MAX; i++) builder.append(hashes[i]!);
+    assert.deepEqual(builder.root(), naiveRoots[MAX]);
+    const misaligned = new MerkleTreeBuilder();
+    misaligned.append(hashes[0]!);
+    assert.throws(
+      () => misaligned.appendSubtree(naiveRootOfRange(1, 2), 2),
+      (e: unknown) => isAssayError(e),
+    );
+    assert.throws(
+      () => new MerkleTreeBuilder().appendSubtree(naiveRootOfRange(0, 3), 3),
+      (e: unknown) => isAssayError(e),
+    );
   });
 
   it('resumes from a saved frontier at every size', () => {

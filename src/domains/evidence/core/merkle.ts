@@ -152,6 +152,39 @@ export class MerkleTreeBuilder {
     this.#size++;
   }
 
+  /**
+   * Appends a whole perfect subtree of `leaves` (a power of two) given its root, as if its
+   * leaves were appended one by one; the tree's size must be a multiple of `leaves`.
+   */
+  appendSubtree(root: Uint8Array, leaves: number): void {
+    assertHash(root, 'subtree root');
+    if (leaves < 1 || (leaves & (leaves - 1)) !== 0 || this.#size % leaves !== 0) {
+      throw new AssayError('internal', `cannot append a subtree of ${leaves} leaves at size ${this.#size}`);
+    }
+    if (this.#size + leaves > Number.MAX_SAFE_INTEGER) {
+      throw new AssayError('internal', 'Merkle tree is full');
+    }
+    // In units of `leaves`, this is a leaf append: the same merge of equal trailing subtrees.
+    const stack = this.#stack;
+    let count = this.#count;
+    let carry = this.#size / leaves;
+    if (!isOdd(carry)) {
+      stack.set(root, count * HASH_SIZE);
+    } else {
+      scratch.set(root, 1 + HASH_SIZE);
+      for (;;) {
+        count--;
+        stack.copy(scratch, 1, count * HASH_SIZE, (count + 1) * HASH_SIZE);
+        carry = half(carry);
+        if (!isOdd(carry)) break;
+        hashScratchInto(scratch, 1 + HASH_SIZE);
+      }
+      hashScratchInto(stack, count * HASH_SIZE);
+    }
+    this.#count = count + 1;
+    this.#size += leaves;
+  }
+
   /** Appends the leaf hash of `data` (canonical envelope bytes or text). */
   appendLeafData(data: Uint8Array | string): void {
     leafHashInto(data, leafScratch, 0);
