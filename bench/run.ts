@@ -202,11 +202,9 @@ function writeResults(results: BenchResult[], config: Config, dir: URL): Results
 
 const isBaseline = (name: string) => /\(baseline\)|^\s*raw\b|healthz/i.test(name);
 const formatValue = (value: number) =>
-  Number.isInteger(value)
-    ? value.toLocaleString('en')
-    : Math.abs(value) >= 100
-      ? value.toFixed(0)
-      : value.toFixed(2);
+  Number.isInteger(value) || Math.abs(value) >= 100
+    ? Math.round(value).toLocaleString('en')
+    : value.toFixed(2);
 
 /** bench/RESULTS.md: every figure of latest.json, baselines marked, with the machine described. */
 export function resultsMarkdownText(document: ResultsDocument): string {
@@ -221,7 +219,8 @@ export function resultsMarkdownText(document: ResultsDocument): string {
     '',
     `- ${document.cpus} cores (${document.cpuModel ?? 'unknown CPU'}), ${document.memoryGiB ?? '?'} GiB memory, ` +
       `${document.platform}, Node ${document.node}`,
-    '- Shared with other work: the load average when each benchmark started is given with it.',
+    '- Shared with other work: the load average when each benchmark started is given with it. On a busy',
+    '  machine (load above 4) the benchmarks are run one at a time (`--only`), so each has its own time and load.',
     '',
   ];
   for (const result of document.results) {

@@ -127,7 +127,7 @@ test('the results table marks baselines and describes the machine', () => {
   assert.match(text, /2 cores \(Test CPU\), 24 GiB memory, linux x64, Node v20\.20\.2/);
   assert.match(
     text,
-    /\| raw count\(\*\) over the events, embedded \(baseline\) \| 1117 \| ms \| \*\*baseline\*\* \|/,
+    /\| raw count\(\*\) over the events, embedded \(baseline\) \| 1,117 \| ms \| \*\*baseline\*\* \|/,
   );
   assert.match(text, /\| readiness, 12 months, embedded \(target < 10 s\) \| 8\.50 \| s \| {2}\|/);
   assert.match(text, /- a note/);
