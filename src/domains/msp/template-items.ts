@@ -271,7 +271,9 @@ export function validateOverride(
     case 'check': {
       const base = isObject(templateValue) ? templateValue : {};
       if (!isObject(value)) bad('value', 'expected an object');
-      return checkValue(rest, { ...base, ...value }, 'value');
+      checkValue(rest, { ...base, ...value }, 'value');
+      // Only the fields the client sets: the template's later changes to the others still arrive.
+      return value as ItemValue;
     }
     case 'control': {
       if (!isObject(value)) bad('value', 'expected an object of control fields');
