@@ -10,6 +10,7 @@ import { builtInChecks } from '../monitoring/checks/index.ts';
 import { Facts } from '../monitoring/facts.ts';
 import type { ControlFrequency } from './forecast.ts';
 import {
+  selectCodeChangeEvents,
   selectEvidenceForControls,
   selectExceptionsOverlapping,
   selectStatusIntervals,
@@ -155,6 +156,12 @@ export async function computePopulations(
     selectExceptionsOverlapping(trx, workspaceId, period.from, period.to),
   ]);
   const facts = new Facts(trx, workspaceId, judgedUntil);
+  // Read once for both change populations (merges and changes to protected branches).
+  let codeChanges: ReturnType<typeof selectCodeChangeEvents> | undefined;
+  const loadCodeChanges = () => {
+    codeChanges ??= selectCodeChangeEvents(trx, workspaceId, period.from, period.to, judgedUntil);
+    return codeChanges;
+  };
   const implementedChecks = new Set(builtInChecks.map((c) => c.id));
   const checksOf = (control: (typeof controls)[number]) =>
     builtInChecks
@@ -181,7 +188,14 @@ export async function computePopulations(
         ...base,
         kind: 'event',
         unit: eventSource.unit,
-        occurrences: await eventOccurrences(eventSource.source, facts, period, judgedUntil, options),
+        occurrences: await eventOccurrences(
+          eventSource.source,
+          loadCodeChanges,
+          facts,
+          period,
+          judgedUntil,
+          options,
+        ),
       });
       continue;
     }
@@ -353,6 +367,7 @@ function monitoringOccurrences(
 
 async function eventOccurrences(
   source: 'terminations' | 'merges' | 'code_changes' | 'privileged_grants',
+  loadCodeChanges: () => ReturnType<typeof selectCodeChangeEvents>,
   facts: Facts,
   period: PeriodWindow,
   judgedUntil: Date,
@@ -416,9 +431,7 @@ async function eventOccurrences(
       eventIds: g.eventId ? [g.eventId] : [],
     }));
   }
-  const events = (await facts.events({ classUids: [990002], since: period.from })).filter((e) =>
-    inPeriod(e.time),
-  );
+  const events = await loadCodeChanges();
   if (source === 'code_changes') {
     return events
       .filter(
@@ -436,19 +449,27 @@ async function eventOccurrences(
         eventIds: [e.id],
       }));
   }
-  const approvals = events.filter(
-    (e) => e.data.code?.change === 'review_submitted' && /approved/i.test(e.data.code?.reviewState ?? ''),
-  );
+  // Approvals grouped by repository and pull request, so each merge looks only at its own reviews
+  // rather than every approval in the period.
+  const approvals = new Map<unknown, Map<unknown, (typeof events)[number][]>>();
+  for (const e of events) {
+    if (e.data.code?.change !== 'review_submitted' || !/approved/i.test(e.data.code?.reviewState ?? ''))
+      continue;
+    let byPullRequest = approvals.get(e.repository);
+    if (!byPullRequest) {
+      byPullRequest = new Map();
+      approvals.set(e.repository, byPullRequest);
+    }
+    const list = byPullRequest.get(e.data.code?.pullRequest);
+    if (list) list.push(e);
+    else byPullRequest.set(e.data.code?.pullRequest, [e]);
+  }
   return events
     .filter((e) => e.data.code?.change === 'pull_request_merged')
     .map((m) => {
       const author = m.data.target?.userName ?? m.data.actor?.userName;
-      const approved = approvals.some(
-        (a) =>
-          a.repository === m.repository &&
-          a.data.code?.pullRequest === m.data.code?.pullRequest &&
-          a.data.actor?.userName !== author &&
-          a.time <= m.time,
+      const approved = (approvals.get(m.repository)?.get(m.data.code?.pullRequest) ?? []).some(
+        (a) => a.data.actor?.userName !== author && a.time <= m.time,
       );
       return {
         id: `merge:${m.id}`,
