@@ -392,6 +392,14 @@ export async function decideItem(
       .where('id', '=', item.id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    // A reviewer with nothing left to decide has answered their reminder.
+    await sql`
+      update tasks set status = 'done', completed_at = ${decidedAt}
+       where workspace_id = ${workspace.id} and kind = 'access_review_overdue' and status = 'open'
+         and details ->> 'campaignId' = ${campaign.id} and details ->> 'reviewer' = ${item.reviewer}
+         and not exists (select 1 from access_review_items i where i.workspace_id = ${workspace.id}
+                           and i.campaign_id = ${campaign.id} and i.reviewer = ${item.reviewer}
+                           and i.decision is null)`.execute(trx);
     await recordAudit(trx, {
       workspaceId: workspace.id,
       actor,
@@ -592,4 +600,58 @@ export async function campaignReport(database: Database, workspaceRef: string, i
   const { campaignReportCsv } = await import('./campaign-report.ts');
   const detail = await getCampaign(database, workspaceRef, id);
   return { name: detail.campaign.name, csv: campaignReportCsv(detail.campaign, detail.items) };
+}
+
+export const overdueReviewKind = 'access_review_overdue';
+
+/**
+ * Reminders and escalation: once a campaign is past due, each reviewer with undecided items gets
+ * one task (assigned to them, escalated to their own manager from HR when known).
+ */
+export async function remindOverdueReviewers(trx: Trx, workspaceId: string, actor: Actor, asOf: Date) {
+  const { rows } = await sql<{ campaign_id: string; name: string; reviewer: string; undecided: number }>`
+    select c.id as campaign_id, c.name, i.reviewer, count(*)::int as undecided
+      from access_review_campaigns c join access_review_items i on i.campaign_id = c.id and i.workspace_id = c.workspace_id
+     where c.workspace_id = ${workspaceId} and c.status = 'open' and c.due_at <= ${asOf} and i.decision is null
+       and not exists (select 1 from tasks t where t.workspace_id = c.workspace_id and t.kind = ${overdueReviewKind}
+                          and t.status = 'open' and t.details ->> 'campaignId' = c.id::text
+                          and t.details ->> 'reviewer' = i.reviewer)
+     group by c.id, c.name, i.reviewer order by c.id, i.reviewer`.execute(trx);
+  for (const row of rows) {
+    const manager = await trx
+      .selectFrom('people')
+      .select('manager_email')
+      .where('workspace_id', '=', workspaceId)
+      .where(sql<boolean>`lower(email) = lower(${row.reviewer})`)
+      .executeTakeFirst();
+    const task = await trx
+      .insertInto('tasks')
+      .values({
+        workspace_id: workspaceId,
+        kind: overdueReviewKind,
+        title: `${row.undecided} overdue access review decisions in "${row.name}"`,
+        finding_id: null,
+        assignee: row.reviewer,
+        status: 'open',
+        due_at: asOf,
+        completed_at: null,
+        details: JSON.stringify({
+          campaignId: row.campaign_id,
+          reviewer: row.reviewer,
+          undecided: row.undecided,
+          escalatedTo: manager?.manager_email ?? null,
+        }),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await recordAudit(trx, {
+      workspaceId,
+      actor,
+      action: 'governance.review_overdue',
+      targetType: 'task',
+      targetId: task.id,
+      details: { campaign: row.campaign_id, reviewer: row.reviewer, undecided: row.undecided },
+    });
+  }
+  return rows.length;
 }

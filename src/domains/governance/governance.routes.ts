@@ -239,7 +239,11 @@ export async function governanceRoutes(app: App, { database }: AppContext) {
         querystring: Type.Object(
           {
             kind: Type.Optional(
-              Type.Union([Type.Literal('deprovision_account'), Type.Literal('revoke_entitlement')]),
+              Type.Union([
+                Type.Literal('deprovision_account'),
+                Type.Literal('revoke_entitlement'),
+                Type.Literal('access_review_overdue'),
+              ]),
             ),
             status: Type.Optional(
               Type.Union([Type.Literal('open'), Type.Literal('done'), Type.Literal('cancelled')]),
@@ -270,6 +274,7 @@ export async function governanceRoutes(app: App, { database }: AppContext) {
             tasksConfirmed: Type.Integer(),
             overdue: Type.Integer(),
             revocationsConfirmed: Type.Integer(),
+            reviewRemindersOpened: Type.Integer(),
           }),
           ...errors,
         },

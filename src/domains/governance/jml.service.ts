@@ -16,7 +16,7 @@ import { recordAudit } from '../audit/record-audit.ts';
 import { appendEvidence } from '../evidence/append-evidence.ts';
 import { Facts, type IdentityView } from '../monitoring/facts.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
-import { confirmRevocations } from './campaigns.service.ts';
+import { confirmRevocations, remindOverdueReviewers } from './campaigns.service.ts';
 
 const hour = 3600 * 1000;
 export const deprovisionKind = 'deprovision_account';
@@ -39,6 +39,7 @@ export interface ReconcileSummary {
   tasksConfirmed: number;
   overdue: number;
   revocationsConfirmed: number;
+  reviewRemindersOpened: number;
 }
 
 interface DeprovisionDetails {
@@ -115,6 +116,7 @@ export async function reconcileLeavers(
     tasksConfirmed: 0,
     overdue: 0,
     revocationsConfirmed: 0,
+    reviewRemindersOpened: 0,
   };
   const byPerson = new Map<string, IdentityView[]>();
   for (const identity of identities) {
@@ -253,6 +255,7 @@ export async function reconcileLeavers(
     }
   }
   summary.revocationsConfirmed = await confirmRevocations(trx, workspaceId, actor, asOf);
+  summary.reviewRemindersOpened = await remindOverdueReviewers(trx, workspaceId, actor, asOf);
   return summary;
 }
 
@@ -284,7 +287,7 @@ export async function listGovernanceTasks(database: Database, workspaceRef: stri
       .selectFrom('tasks')
       .selectAll()
       .where('workspace_id', '=', workspace.id)
-      .where('kind', 'in', [deprovisionKind, 'revoke_entitlement']);
+      .where('kind', 'in', [deprovisionKind, 'revoke_entitlement', 'access_review_overdue']);
     if (filter.kind) query = query.where('kind', '=', filter.kind);
     if (filter.status) query = query.where('status', '=', filter.status);
     return query.orderBy('created_at').orderBy('id').execute();
