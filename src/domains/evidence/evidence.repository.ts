@@ -321,6 +321,16 @@ export async function readVerificationChunk(
   return text === null ? Buffer.alloc(0) : Buffer.from(text, 'base64');
 }
 
+/** The highest leaf index stored for the workspace (-1 for none): one step down the primary key. */
+export async function maxLeafIndex(trx: Trx, workspaceId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('evidence_items')
+    .select(sql<number | null>`max(leaf_index)`.as('max_leaf'))
+    .where('workspace_id', '=', workspaceId)
+    .executeTakeFirst();
+  return row?.max_leaf === null || row?.max_leaf === undefined ? -1 : Number(row.max_leaf);
+}
+
 export async function countItems(trx: Trx, workspaceId: string): Promise<{ count: number; maxLeaf: number }> {
   const row = await trx
     .selectFrom('evidence_items')

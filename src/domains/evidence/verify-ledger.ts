@@ -31,8 +31,8 @@ import { type EvidenceEnvelope, ledgerRecordKinds } from './envelope.ts';
 import { erasedPartNames, erasureBits } from './erasure-record.ts';
 import {
   type CheckpointRow,
-  countItems,
   listCheckpointRows,
+  maxLeafIndex,
   preferLedgerOrderScans,
   readLedgerHead,
   readVerificationChunk,
@@ -386,7 +386,7 @@ export async function verifyLedgerIn(
   }
   // Rows past the head were never acknowledged as part of the ledger (allowing for appends
   // that committed while this ran).
-  const { maxLeaf } = await countItems(trx, workspaceId);
+  const maxLeaf = await maxLeafIndex(trx, workspaceId);
   if (maxLeaf >= head.treeSize) {
     const now = await readLedgerHead(trx, workspaceId);
     if (maxLeaf >= now.treeSize) {
