@@ -336,5 +336,14 @@ export function scimRoutes({ database }: AppContext) {
       discovery((base) => list(schemas(base))),
     );
     app.get('/:workspace/Schemas/:id', options, byId(schemas, 'Schema'));
+    // Without this, an unknown GET under the prefix would reach the web app's catch-all route and
+    // get the API's plain 404 instead of a SCIM error body.
+    app.get('/:workspace/*', options, async (request, reply) => {
+      const path = (request.url.split('?')[0] ?? '').slice(0, 200);
+      return reply
+        .status(404)
+        .type(scimContentType)
+        .send(notFound(`no SCIM endpoint ${request.method} ${path}`).body());
+    });
   };
 }

@@ -21,39 +21,50 @@ export const rawPayload = sql<Record<
   unknown
 > | null>`coalesce(events.raw, convert_from(evidence_items.content, 'UTF8')::jsonb -> 'raw')`;
 
-/** Inserts events; replays (same source and source key) are skipped. Returns the new rows' ids. */
+/**
+ * Inserts events; replays (same source and source key) are skipped. Returns the new rows' ids.
+ * The rows travel as one JSON document (the normalised event nested as it is), which costs far
+ * less to send and parse than thousands of bind parameters.
+ */
 export async function insertEvents(trx: Trx, workspaceId: string, batchId: string | null, rows: EventRow[]) {
   if (rows.length === 0) return [];
-  return trx
-    .insertInto('events')
-    .values(
-      rows.map(({ event, actorIdentityId, targetIdentityId, evidenceId, rawInLedger }) => {
-        const { raw, ...data } = event;
-        return {
-          workspace_id: workspaceId,
-          source: event.source,
-          source_key: event.sourceKey,
-          system: event.system,
-          time: event.time,
-          class_uid: event.classUid,
-          activity_id: event.activityId,
-          type_uid: event.typeUid,
-          action: event.action,
-          outcome: event.outcome,
-          actor_identity_id: actorIdentityId,
-          target_identity_id: targetIdentityId,
-          person_id: null,
-          repository: event.repository ?? null,
-          data: JSON.stringify(data),
-          raw: raw === undefined || rawInLedger ? null : JSON.stringify(raw),
-          batch_id: batchId,
-          evidence_id: evidenceId,
-        };
-      }),
+  const values = rows.map(({ event, actorIdentityId, targetIdentityId, evidenceId, rawInLedger }) => {
+    const { raw, ...data } = event;
+    return {
+      source: event.source,
+      source_key: event.sourceKey,
+      system: event.system,
+      time: event.time,
+      class_uid: event.classUid,
+      activity_id: event.activityId,
+      type_uid: event.typeUid,
+      action: event.action,
+      outcome: event.outcome,
+      actor_identity_id: actorIdentityId,
+      target_identity_id: targetIdentityId,
+      repository: event.repository ?? null,
+      data,
+      raw: raw === undefined || rawInLedger ? null : raw,
+      evidence_id: evidenceId,
+    };
+  });
+  const { rows: inserted } = await sql<{ id: number; source: string; source_key: string }>`
+    insert into events (
+      workspace_id, source, source_key, system, time, class_uid, activity_id, type_uid, action,
+      outcome, actor_identity_id, target_identity_id, person_id, repository, data, raw, batch_id,
+      evidence_id
     )
-    .onConflict((oc) => oc.columns(['workspace_id', 'source', 'source_key']).doNothing())
-    .returning(['id', 'source', 'source_key'])
-    .execute();
+    select ${workspaceId}::uuid, e.source, e.source_key, e.system, e.time, e.class_uid, e.activity_id,
+      e.type_uid, e.action, e.outcome, e.actor_identity_id, e.target_identity_id, null, e.repository,
+      e.data, e.raw, ${batchId}::uuid, e.evidence_id
+    from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as e(
+      source text, source_key text, system text, time timestamptz, class_uid integer,
+      activity_id integer, type_uid bigint, action text, outcome text, actor_identity_id uuid,
+      target_identity_id uuid, repository text, data jsonb, raw jsonb, evidence_id text
+    )
+    on conflict (workspace_id, source, source_key) do nothing
+    returning id, source, source_key`.execute(trx);
+  return inserted;
 }
 
 export async function findEventIds(trx: Trx, workspaceId: string, source: string, sourceKeys: string[]) {
