@@ -56,14 +56,18 @@ test('serve with the worker role: an upload through the API opens its finding wi
     ['import'],
     'one evaluation, caused by the import',
   );
-  const { rows: jobs } = await sql<{ status: string }>`
-    select status from jobs where workspace_id = ${workspace.id} and kind = 'evaluate_checks'`.execute(
-    database.db,
+  // The job goes on after the findings commit (identity governance reconciles), so wait for it.
+  const evaluationJobs = async () =>
+    (
+      await sql<{ status: string }>`
+        select status from jobs where workspace_id = ${workspace.id} and kind = 'evaluate_checks'`.execute(
+        database.db,
+      )
+    ).rows.map((j) => j.status);
+  await eventually('the evaluation job to finish', async () =>
+    (await evaluationJobs()).every((status) => status === 'done'),
   );
-  assert.deepEqual(
-    jobs.map((j) => j.status),
-    ['done'],
-  );
+  assert.deepEqual(await evaluationJobs(), ['done']);
 });
 
 test('a worker-only process serves no HTTP and still runs queued work; close() stops it cleanly', async (t) => {

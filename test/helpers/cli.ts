@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,9 @@ export interface CliResult {
  */
 export async function cliHarness(t: TestContext) {
   const { url } = await createTestDatabaseForCli(t);
+  // With a PostgreSQL server every process must be given the installation key (the embedded
+  // database generates one into its data directory); the in-process CLI reads it from the env.
+  if (url) process.env.ASSAY_SECRET_KEY ??= randomBytes(32).toString('hex');
   const dataDir = join(mkdtempSync(join(tmpdir(), 'assay-cli-')), 'data');
   const target = url ? ['--database-url', url] : ['--data', dataDir];
   return async function assay(...args: string[]): Promise<CliResult> {
