@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ async function harness(t: TestContext) {
   const testDb = await createTestDatabase(t);
   const dataDir = join(mkdtempSync(join(tmpdir(), 'assay-sec-cli-')), 'data');
   const target = testDb.url ? ['--database-url', testDb.url] : ['--data', dataDir];
+  // With a PostgreSQL server the CLI and the API share one installation key, as deployed processes do.
+  if (testDb.url) process.env.ASSAY_SECRET_KEY ??= randomBytes(32).toString('hex');
   const assay = async (args: string[], stdin?: string) => {
     let stdout = '';
     let stderr = '';
@@ -30,7 +33,12 @@ async function harness(t: TestContext) {
     return { code, stdout, stderr, json: () => JSON.parse(stdout) };
   };
   const withApi = async (fn: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<void>) => {
-    const config = { ...testDb.config, dataDir, databaseUrl: testDb.url };
+    const config = {
+      ...testDb.config,
+      dataDir,
+      databaseUrl: testDb.url,
+      secretKey: testDb.url ? process.env.ASSAY_SECRET_KEY : testDb.config.secretKey,
+    };
     const database = await openDatabase(config);
     const app = await buildApp({ config, database });
     try {
