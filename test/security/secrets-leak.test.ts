@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { sql } from 'kysely';
-import yauzl from 'yauzl';
 import { cliActor } from '../../src/cli/runtime.ts';
 import { createWebhookSecret } from '../../src/connectors/webhooks/webhook-secrets.ts';
 import { issueSession } from '../../src/domains/accounts/sessions.service.ts';
@@ -17,6 +19,7 @@ import { csvKindNames } from '../../src/domains/registers/registers.csv.ts';
 import { openSecretBox } from '../../src/domains/secrets/secrets.ts';
 import { routeTable } from '../../src/http/access.ts';
 import { buildApp } from '../../src/http/app.ts';
+import { readZip } from '../audits/zip-files.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 
 test('planted secrets never appear in API answers, logs, exports, the audit trail or the ledger', async (t) => {
@@ -131,7 +134,9 @@ test('planted secrets never appear in API answers, logs, exports, the audit trai
     period: '2026-01-01..2026-12-31',
   });
   assert.equal(exported.statusCode, 200, exported.body.slice(0, 300));
-  const files = await unzip(exported.rawPayload);
+  const zipPath = join(mkdtempSync(join(tmpdir(), 'assay-leak-')), 'package.zip');
+  writeFileSync(zipPath, exported.rawPayload);
+  const files = await readZip(zipPath);
   assert.ok(files.size > 5, 'the package has its files');
   for (const [name, bytes] of files) exportsText.push(`${name}\n${bytes.toString('utf8')}`);
   for (const kind of csvKindNames) {
@@ -186,26 +191,3 @@ test('planted secrets never appear in API answers, logs, exports, the audit trai
   );
   assert.ok(!users.rows.some((r) => r.row.includes(seed)), 'the TOTP seed is sealed at rest');
 });
-
-/** Every file of a zip held in memory. */
-async function unzip(bytes: Buffer): Promise<Map<string, Buffer>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromBuffer(bytes, { lazyEntries: true }, (error, file) => (error ? reject(error) : resolve(file))),
-  );
-  const files = new Map<string, Buffer>();
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, async (error, stream) => {
-        if (error) return reject(error);
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream) chunks.push(chunk as Buffer);
-        files.set(entry.fileName, Buffer.concat(chunks));
-        zip.readEntry();
-      });
-    });
-    zip.on('end', () => resolve());
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return files;
-}
