@@ -27,7 +27,17 @@ const flags = args.filter((a) => a.startsWith('--'));
 const files = explicit.length > 0 ? explicit : [...collect('src', []), ...collect('test', [])].sort();
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...flags, ...files],
+  [
+    '--import',
+    'tsx',
+    '--import',
+    './scripts/property-seed.mjs',
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    ...flags,
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -31,9 +31,8 @@ function shuffleKeys(value: unknown, rand: () => number): unknown {
       const j = Math.floor(rand() * (i + 1));
       [entries[i], entries[j]] = [entries[j]!, entries[i]!];
     }
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of entries) out[k] = shuffleKeys(v, rand);
-    return out;
+    // fromEntries defines own properties, so a member named "__proto__" stays a member.
+    return Object.fromEntries(entries.map(([k, v]) => [k, shuffleKeys(v, rand)]));
   }
   return value;
 }
@@ -169,7 +168,8 @@ describe('canonicalize (RFC 8785)', () => {
         // Same data model as JSON.parse(JSON.stringify(x)) (no information lost or invented).
         assert.deepEqual(JSON.parse(once), JSON.parse(JSON.stringify(value)));
       }),
-      { numRuns: 300 },
+      // A member named "__proto__" once broke the shuffling helper; keep it as a fixed example.
+      { numRuns: 300, examples: [[JSON.parse('{"__proto__":false,"a":{"__proto__":[1]}}'), 7]] },
     );
   });
 
