@@ -9,6 +9,7 @@ import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
 import { assignControlOwner, listControls } from '../controls/controls.service.ts';
 import { appendEvidence } from '../evidence/append-evidence.ts';
+import { launchCampaign } from '../governance/campaigns.service.ts';
 import { importFile } from '../ingest/import.service.ts';
 import { runChecks } from '../monitoring/run-checks.service.ts';
 import { addVendorDocument, createVendor } from '../registers/vendors/vendors.service.ts';
@@ -117,6 +118,7 @@ export async function seedDemo(
       });
     }
     const final = await runChecks(database, actor, client.slug, { asOf: now, trigger: 'demo' });
+    await launchDemoReview(database, actor, client.slug, company.accountId, now);
     log(
       `${client.slug}: ${client.size} people, ${events} events, ${final.findingsOpen} open findings (${((Date.now() - started) / 1000).toFixed(1)} s)`,
     );
@@ -129,6 +131,28 @@ export async function seedDemo(
     });
   }
   return summary;
+}
+
+/**
+ * This quarter's access review, open: the AWS account's users, so the reviewer's screen has real
+ * work. People are reviewed by their manager, the head of IT (the leaver who kept access among
+ * them); the head's own account, the root user, the contractor nobody declared and the ownerless
+ * service account fall to the fallback reviewer, security.
+ */
+async function launchDemoReview(
+  database: Database,
+  actor: Actor,
+  slug: string,
+  accountId: string,
+  now: Date,
+) {
+  const quarter = Math.floor(now.getUTCMonth() / 3) + 1;
+  await launchCampaign(database, actor, slug, {
+    name: `${now.getUTCFullYear()} Q${quarter} AWS access review`,
+    fallbackReviewer: `security@${slug}.example`,
+    dueInDays: 14,
+    scope: { systems: [`aws-iam:${accountId}`] },
+  });
 }
 
 /** Access reviews (one quarter skipped), and vendors with a current and a stale SOC 2 report. */
