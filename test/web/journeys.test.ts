@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import * as OTPAuth from 'otpauth';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { canonicalize, sha256Hex } from '../../src/domains/evidence/core/canonical-json.ts';
 import {
   auditor,
   ensureWebAppBuilt,
@@ -142,6 +143,152 @@ describe('web app', { skip, timeout: 600_000 }, () => {
     // Polled from here: the page's CSP forbids the string evaluation waitForFunction would need.
     for (let i = 0; i < 100 && (await findings.count()) !== before - 1; i++) await page.waitForTimeout(200);
     assert.equal(await findings.count(), before - 1, `${subject} left the open findings`);
+  });
+
+  test('complete an access review: decide every entitlement by reviewer, sign off, and the decisions are evidence', async () => {
+    const api = `${server.url}/api/v1/workspaces/acme`;
+    async function getJson<T>(path: string): Promise<T> {
+      const response = await page.request.get(`${api}${path}`);
+      assert.equal(response.status(), 200, `GET ${path}`);
+      return (await response.json()) as T;
+    }
+    interface Item {
+      id: string;
+      account: string;
+      reviewer: string;
+      subjectType: string;
+      decision: string | null;
+      justification: string | null;
+      decidedBy: string | null;
+      taskId: string | null;
+    }
+    interface Campaign {
+      id: string;
+      name: string;
+      status: string;
+      snapshotSha256: string;
+      signedOffBy: string | null;
+      signedOffAt: string | null;
+      decisionsSha256: string | null;
+      evidenceId: string | null;
+    }
+    const { campaigns } = await getJson<{ campaigns: { campaign: Campaign; items: number }[] }>(
+      '/access-reviews',
+    );
+    const open = campaigns.find((c) => c.campaign.status === 'open');
+    assert.ok(open, 'the demo has an open access review campaign');
+    const launched = await getJson<{ items: Item[] }>(`/access-reviews/${open.campaign.id}`);
+    const reviewers = new Set(launched.items.map((i) => i.reviewer));
+    assert.ok(reviewers.size >= 2, 'entitlements across at least two reviewers');
+
+    // The list: status, due date and progress.
+    await page.goto(`${server.url}/w/acme`);
+    await page.getByRole('link', { name: 'Access reviews', exact: true }).click();
+    await page.getByRole('heading', { name: 'Access reviews: acme' }).waitFor();
+    const row = page.locator('table.campaigns tbody tr', { hasText: open.campaign.name });
+    assert.match((await row.textContent()) ?? '', new RegExp(`Open.*0 of ${open.items} decided`));
+    await check('access-reviews');
+
+    // The campaign: one section per reviewer, nothing to sign yet.
+    await row.getByRole('link', { name: open.campaign.name }).click();
+    await page.getByRole('heading', { level: 1, name: open.campaign.name }).waitFor();
+    for (const reviewer of reviewers)
+      await page.getByRole('heading', { level: 2, name: reviewer, exact: true }).waitFor();
+    await page.getByText('Sign-off is possible once every entitlement is decided').waitFor();
+    assert.equal(await page.getByRole('button', { name: /^Sign off/ }).count(), 0);
+    await check('access-review-campaign');
+
+    // The contractor nobody declared in HR is revoked, the ownerless service account modified,
+    // everything else kept; a decision without a justification is refused in the page.
+    const revoked = launched.items.find((i) => i.account.startsWith('contractor.'));
+    const modified = launched.items.find((i) => i.account === 'svc-backup');
+    assert.ok(revoked && modified);
+    const revokeWhy = 'Contractor engagement ended; no person in HR vouches for this account.';
+    const chosen = new Map<string, { decision: string; justification: string }>();
+    for (const item of launched.items) {
+      chosen.set(
+        item.id,
+        item === revoked
+          ? { decision: 'revoke', justification: revokeWhy }
+          : item === modified
+            ? { decision: 'modify', justification: 'Narrow to the backup bucket; name an owner.' }
+            : { decision: 'keep', justification: `Still needed for ${item.account}'s work.` },
+      );
+    }
+    const revokeRow = page.locator(`tr[data-item="${revoked.id}"]`);
+    await revokeRow.getByRole('radio', { name: 'Revoke' }).check();
+    await revokeRow.getByRole('button', { name: /^Save/ }).click();
+    await revokeRow.getByRole('alert').getByText('Say why').waitFor();
+    for (const item of launched.items) {
+      const want = chosen.get(item.id)!;
+      const tr = page.locator(`tr[data-item="${item.id}"]`);
+      await tr.getByRole('radio', { name: want.decision, exact: false }).check();
+      await tr.getByLabel(`Justification for ${item.account}`).fill(want.justification);
+      await tr.getByRole('button', { name: `Save decision for ${item.account}` }).click();
+      await page.locator(`tr[data-item="${item.id}"][data-decision="${want.decision}"]`).waitFor();
+    }
+    await page.getByText(`${open.items} of ${open.items} decided`).first().waitFor();
+
+    // Sign-off, as the signed-in lead; afterwards nothing is editable and the report is offered.
+    await page.getByRole('button', { name: `Sign off as ${lead.email}` }).click();
+    await page.getByText('Signed off by').waitFor();
+    assert.equal(await page.locator('h1 + .lead .badge').textContent(), 'Signed off');
+    assert.equal(await page.getByRole('radio').count(), 0, 'decisions are final after sign-off');
+    await check('access-review-signed-off');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download the report (CSV)' }).click(),
+    ]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.match(csv, /^# /);
+    const revokeLine = csv.split('\n').find((l) => l.includes(revoked.account)) ?? '';
+    assert.match(revokeLine, /revoke/);
+    assert.ok(revokeLine.includes(revokeWhy), 'the report carries the justification');
+
+    // What the API holds: every decision as made, by the item's reviewer; the sign-off recorded.
+    const signed = await getJson<{ campaign: Campaign; items: Item[] }>(
+      `/access-reviews/${open.campaign.id}`,
+    );
+    assert.equal(signed.campaign.status, 'signed_off');
+    assert.equal(signed.campaign.signedOffBy, lead.email);
+    assert.ok(signed.campaign.signedOffAt);
+    assert.match(signed.campaign.decisionsSha256 ?? '', /^[0-9a-f]{64}$/);
+    for (const item of signed.items) {
+      const want = chosen.get(item.id)!;
+      assert.equal(item.decision, want.decision, item.account);
+      assert.equal(item.justification, want.justification, item.account);
+      assert.equal(item.decidedBy, item.reviewer, item.account);
+    }
+    const revokedNow = signed.items.find((i) => i.id === revoked.id)!;
+    assert.ok(revokedNow.taskId, 'a revocation becomes a tracked task');
+    const { tasks } = await getJson<{ tasks: { id: string; status: string }[] }>(
+      '/governance/tasks?kind=revoke_entitlement',
+    );
+    assert.equal(tasks.find((t) => t.id === revokedNow.taskId)?.status, 'open');
+    // The sign-off evidence carries the decisions document; its hash is the campaign's.
+    const evidence = await getJson<{
+      item: { kind: string };
+      content: {
+        signer: string;
+        decisionsSha256: string;
+        campaign: string;
+        snapshotSha256: string;
+        decisions: unknown[];
+      };
+    }>(`/evidence/${signed.campaign.evidenceId}`);
+    assert.equal(evidence.item.kind, 'access_review.sign_off');
+    assert.equal(evidence.content.signer, lead.email);
+    const { campaign, snapshotSha256, decisions } = evidence.content;
+    assert.equal(
+      sha256Hex(canonicalize({ campaign, snapshotSha256, decisions })),
+      signed.campaign.decisionsSha256,
+    );
+    assert.equal(decisions.length, open.items);
+
+    await page.getByRole('link', { name: 'All access reviews' }).click();
+    const listed = page.locator('table.campaigns tbody tr', { hasText: open.campaign.name });
+    await listed.getByText('Signed off').waitFor();
+    assert.match((await listed.textContent()) ?? '', new RegExp(`${open.items} of ${open.items} decided`));
   });
 
   test('declare an audit period and export the auditor package', async () => {

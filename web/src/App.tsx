@@ -1,11 +1,12 @@
 /**
  * The app shell: who is signed in, the workspace switcher, navigation, and the view for the path.
  * Paths: /portfolio/:msp, /w/:ws (dashboard), /w/:ws/controls/:control, /w/:ws/coverage (Type II
- * heat map), /w/:ws/inbox, /w/:ws/audit, /w/:ws/registers.
+ * heat map), /w/:ws/inbox, /w/:ws/access-reviews (and /:campaign), /w/:ws/audit, /w/:ws/registers.
  */
 import { type ReactNode, useEffect, useState } from 'react';
 import { api, must } from './api/client.ts';
-import { formatDate, ReadOnly, useLoad } from './hooks.ts';
+import { formatDate, ReadOnly, useLoad, Viewer } from './hooks.ts';
+import { AccessReviewCampaign, AccessReviews } from './pages/AccessReviews.tsx';
 import { AuditPage } from './pages/AuditPage.tsx';
 import { ControlPage } from './pages/ControlPage.tsx';
 import { Dashboard } from './pages/Dashboard.tsx';
@@ -101,6 +102,7 @@ function Shell({ session, path, onSignedOut }: { session: Session; path: string;
         ['Dashboard', `/w/${workspace}`],
         ['Type II coverage', `/w/${workspace}/coverage`],
         ['Inbox', `/w/${workspace}/inbox`],
+        ['Access reviews', `/w/${workspace}/access-reviews`],
         ['Audit', `/w/${workspace}/audit`],
         ['Registers', `/w/${workspace}/registers`],
         ['Settings', `/w/${workspace}/settings`],
@@ -176,7 +178,9 @@ function Shell({ session, path, onSignedOut }: { session: Session; path: string;
           </p>
         ) : null}
         <ReadOnly.Provider value={membership?.role === 'auditor'}>
-          <View path={path} />
+          <Viewer.Provider value={{ email: session.email, role: membership?.role }}>
+            <View path={path} />
+          </Viewer.Provider>
         </ReadOnly.Provider>
       </main>
     </>
@@ -189,6 +193,11 @@ const views: [string, (p: Record<string, string>) => ReactNode][] = [
   ['/w/:ws/controls/:control', (p) => <ControlPage workspace={p.ws!} control={p.control!} />],
   ['/w/:ws/coverage', (p) => <HeatMap workspace={p.ws!} />],
   ['/w/:ws/inbox', (p) => <Inbox workspace={p.ws!} />],
+  ['/w/:ws/access-reviews', (p) => <AccessReviews workspace={p.ws!} />],
+  [
+    '/w/:ws/access-reviews/:campaign',
+    (p) => <AccessReviewCampaign workspace={p.ws!} campaign={p.campaign!} />,
+  ],
   ['/w/:ws/audit', (p) => <AuditPage workspace={p.ws!} />],
   ['/w/:ws/registers', (p) => <Registers workspace={p.ws!} />],
   ['/w/:ws/settings', (p) => <Settings workspace={p.ws!} />],

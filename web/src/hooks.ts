@@ -65,3 +65,15 @@ export const ReadOnly = createContext(false);
 export function useReadOnly(): boolean {
   return useContext(ReadOnly);
 }
+
+/** Who is signed in and their role in the current workspace (views offer only what the role may do). */
+export interface ViewerInfo {
+  email: string;
+  role: string | undefined;
+}
+
+export const Viewer = createContext<ViewerInfo>({ email: '', role: undefined });
+
+export function useViewer(): ViewerInfo {
+  return useContext(Viewer);
+}
