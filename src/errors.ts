@@ -44,6 +44,7 @@ export const errorCodes = {
   audit_request_not_found: 'not_found',
   template_not_found: 'not_found',
   campaign_not_found: 'not_found',
+  task_not_found: 'not_found',
   // conflicts (HTTP 409, CLI exit 2)
   workspace_exists: 'conflict',
   parent_not_msp: 'conflict',
@@ -64,6 +65,7 @@ export const errorCodes = {
   audit_period_exists: 'conflict',
   template_exists: 'conflict',
   campaign_state_invalid: 'conflict',
+  task_state_invalid: 'conflict',
   // auth (HTTP 401/403, CLI exit 1)
   unauthenticated: 'unauthenticated',
   forbidden: 'forbidden',

@@ -8,15 +8,28 @@ import {
   getCampaign,
   launchCampaign,
   listCampaigns,
+  setRecurrence,
   signOffCampaign,
 } from '../../domains/governance/campaigns.service.ts';
 import {
   presentCampaign,
   presentChange,
   presentItem,
+  presentOnboarding,
   presentTask,
 } from '../../domains/governance/governance.presenter.ts';
+import type { Recurrence } from '../../domains/governance/governance.tables.ts';
+import {
+  getGovernanceSettings,
+  updateGovernanceSettings,
+} from '../../domains/governance/governance-settings.ts';
 import { listGovernanceTasks, reconcileGovernance } from '../../domains/governance/jml.service.ts';
+import {
+  approveAccessRequest,
+  listOnboarding,
+  type OnboardingFilter,
+} from '../../domains/governance/joiners.service.ts';
+import { listMovers } from '../../domains/governance/movers.service.ts';
 import { AssayError } from '../../errors.ts';
 import {
   type CommandIO,
@@ -56,6 +69,7 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
     .option('--no-non-human', 'leave out non-human identities')
     .option('--no-delegated', "leave out the MSP staff's delegated access")
     .option('--due-in-days <n>', 'days reviewers have (default 14)')
+    .option('--recurrence <period>', 'launch the next one every monthly, quarterly or annually')
     .action(
       async (
         opts: {
@@ -69,6 +83,7 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
           nonHuman: boolean;
           delegated: boolean;
           dueInDays?: string;
+          recurrence?: string;
         },
         command: Command,
       ) => {
@@ -79,6 +94,7 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
             name: opts.name,
             fallbackReviewer: opts.fallbackReviewer,
             dueInDays,
+            recurrence: opts.recurrence as Recurrence | undefined,
             scope: {
               systems: list(opts.systems),
               groups: list(opts.groups),
@@ -90,7 +106,11 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
           }),
         );
         output(io, options, presentCampaign(campaign), (c) =>
-          [`launched ${c.id} "${c.name}" due ${c.dueAt}`, `snapshot sha256 ${c.snapshotSha256}`].join('\n'),
+          [
+            `launched ${c.id} "${c.name}" due ${c.dueAt}`,
+            `snapshot sha256 ${c.snapshotSha256}`,
+            ...(c.recurrence ? [`recurs ${c.recurrence}; next launch ${c.nextLaunchAt}`] : []),
+          ].join('\n'),
         );
       },
     );
@@ -254,13 +274,34 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
       }
     });
 
+  reviews
+    .command('recurrence')
+    .description("start, change or stop a campaign's recurrence (the scheduler launches the next one)")
+    .argument('<campaign>', 'campaign id (any campaign of the series)')
+    .requiredOption('--tenant <slug>', 'workspace')
+    .requiredOption('--set <period>', 'monthly, quarterly, annually or none')
+    .action(async (campaign: string, opts: { tenant: string; set: string }, command: Command) => {
+      const options = globalOptions(command);
+      const row = await withDatabase(configFrom(options), (db) =>
+        setRecurrence(db, cliActor(), opts.tenant, campaign, opts.set as Recurrence | 'none'),
+      );
+      output(io, options, presentCampaign(row), (c) =>
+        c.recurrence
+          ? `"${c.name}" recurs ${c.recurrence}; next launch ${c.nextLaunchAt}`
+          : `"${c.name}" no longer recurs`,
+      );
+    });
+
   const jml = program.command('jml').description('joiners, movers and leavers: deprovisioning tasks');
   jml
     .command('tasks')
     .description('deprovisioning and revocation tasks with their confirmations')
     .requiredOption('--tenant <slug>', 'workspace')
     .option('--status <status>', 'open, done or cancelled')
-    .option('--kind <kind>', 'deprovision_account or revoke_entitlement')
+    .option(
+      '--kind <kind>',
+      'deprovision_account, revoke_entitlement, revoke_delegated_access, access_review_overdue, onboarding_policy_ack, onboarding_training or onboarding_access_request',
+    )
     .action(async (opts: { tenant: string; status?: string; kind?: string }, command: Command) => {
       const options = globalOptions(command);
       if (opts.status && !['open', 'done', 'cancelled'].includes(opts.status)) {
@@ -307,6 +348,133 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
         summary,
         (s) =>
           `opened ${s.tasksOpened}, confirmed ${s.tasksConfirmed}, overdue ${s.overdue}, revocations confirmed ${s.revocationsConfirmed}`,
+      );
+    });
+
+  jml
+    .command('onboarding')
+    .description("joiners' onboarding sets: acknowledgements, training and the access request")
+    .requiredOption('--tenant <slug>', 'workspace')
+    .option('--person <email>', 'one joiner')
+    .option('--status <status>', 'open, overdue or complete')
+    .action(async (opts: { tenant: string; person?: string; status?: string }, command: Command) => {
+      const options = globalOptions(command);
+      const rows = await withDatabase(configFrom(options), (db) =>
+        listOnboarding(db, opts.tenant, {
+          person: opts.person,
+          status: opts.status as OnboardingFilter['status'],
+        }),
+      );
+      const result = { joiners: rows.map(presentOnboarding) };
+      output(io, options, result, (r) =>
+        table(
+          ['PERSON', 'STARTED', 'STATUS', 'ITEM', 'KIND', 'ITEM STATUS', 'DUE'],
+          r.joiners.flatMap((j) =>
+            j.items.map((t) => [
+              j.person,
+              j.startedAt.slice(0, 10),
+              j.status,
+              t.id,
+              t.kind.replace(/^onboarding_/, ''),
+              t.status,
+              t.dueAt?.slice(0, 10) ?? '',
+            ]),
+          ),
+        ),
+      );
+    });
+
+  jml
+    .command('approve')
+    .description("approve a joiner's initial access request (evidence in the ledger)")
+    .argument('<task>', 'the onboarding_access_request task id')
+    .requiredOption('--tenant <slug>', 'workspace')
+    .requiredOption('--approver <email>', 'who approves (not the joiner)')
+    .requiredOption('--justification <text>', 'why this access is needed')
+    .option('--entitlements <list>', 'the access approved, comma-separated (e.g. scim:okta/Engineering)')
+    .action(
+      async (
+        task: string,
+        opts: { tenant: string; approver: string; justification: string; entitlements?: string },
+        command: Command,
+      ) => {
+        const options = globalOptions(command);
+        const row = await withDatabase(configFrom(options), (db) =>
+          approveAccessRequest(db, cliActor(), opts.tenant, task, {
+            approver: opts.approver,
+            justification: opts.justification,
+            entitlements: list(opts.entitlements),
+          }),
+        );
+        output(
+          io,
+          options,
+          presentTask(row),
+          (t) => `approved by ${opts.approver}; evidence ${String(t.details.evidenceId)}`,
+        );
+      },
+    );
+
+  jml
+    .command('movers')
+    .description('mover reviews: the change, the new manager reviewing, progress and flagged entitlements')
+    .requiredOption('--tenant <slug>', 'workspace')
+    .action(async (opts: { tenant: string }, command: Command) => {
+      const options = globalOptions(command);
+      const rows = await withDatabase(configFrom(options), (db) => listMovers(db, opts.tenant));
+      const result = {
+        movers: rows.map((m) => ({
+          campaign: presentCampaign(m.campaign),
+          items: m.items,
+          decided: m.decided,
+          flagged: m.flagged,
+        })),
+      };
+      output(io, options, result, (r) =>
+        table(
+          ['CAMPAIGN', 'PERSON', 'STATUS', 'DECIDED', 'FLAGGED', 'LAUNCHED', 'CHANGED'],
+          r.movers.map((m) => [
+            m.campaign.id,
+            m.campaign.subjectEmail ?? '',
+            m.campaign.status,
+            `${m.decided}/${m.items}`,
+            String(m.flagged),
+            m.campaign.launchedAt.slice(0, 10),
+            ((m.campaign.moverChange?.changed as string[] | undefined) ?? []).join(','),
+          ]),
+        ),
+      );
+    });
+
+  jml
+    .command('settings')
+    .description('joiner and mover deadlines (days) and the mover fallback reviewer')
+    .requiredOption('--tenant <slug>', 'workspace')
+    .option(
+      '--set <key=value>',
+      'change a setting (repeatable), e.g. trainingDays=14',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .action(async (opts: { tenant: string; set: string[] }, command: Command) => {
+      const options = globalOptions(command);
+      const changes: Record<string, unknown> = {};
+      for (const pair of opts.set) {
+        const at = pair.indexOf('=');
+        if (at <= 0) {
+          throw new AssayError('validation_failed', `--set: "${pair}" is not key=value`, { field: 'set' });
+        }
+        changes[pair.slice(0, at)] = pair.slice(at + 1);
+      }
+      const settings = await withDatabase(configFrom(options), (db) =>
+        opts.set.length === 0
+          ? getGovernanceSettings(db, opts.tenant)
+          : updateGovernanceSettings(db, cliActor(), opts.tenant, changes),
+      );
+      output(io, options, settings, (s) =>
+        Object.entries(s)
+          .map(([k, v]) => `${k} ${v ?? '-'}`)
+          .join('\n'),
       );
     });
 }

@@ -7,6 +7,7 @@
  * when a source confirms the entitlement gone. Sign-off records who, when and the SHA-256 of every
  * decision in the evidence ledger.
  */
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Database, Trx } from '../../db/database.ts';
 import { AssayError } from '../../errors.ts';
@@ -15,10 +16,13 @@ import { recordAudit } from '../audit/record-audit.ts';
 import { appendEvidence } from '../evidence/append-evidence.ts';
 import { canonicalize, sha256Hex } from '../evidence/core/canonical-json.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
-import type { AccessReviewItemsTable } from './governance.tables.ts';
+import type { AccessReviewItemsTable, Recurrence } from './governance.tables.ts';
 
 const day = 24 * 3600 * 1000;
 export const revokeKind = 'revoke_entitlement';
+export const revokeDelegatedKind = 'revoke_delegated_access';
+export const recurrences: readonly Recurrence[] = ['monthly', 'quarterly', 'annually'];
+const recurrenceMonths: Record<Recurrence, number> = { monthly: 1, quarterly: 3, annually: 12 };
 const accountAccess = '(account access)';
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -37,6 +41,8 @@ export interface LaunchInput {
   /** Reviewer for items with no manager or owner (e.g. the system owner). */
   fallbackReviewer: string;
   dueInDays?: number | undefined;
+  /** Launch the next campaign of the series this often (each with its own snapshot). */
+  recurrence?: Recurrence | undefined;
 }
 
 export type Decision = 'keep' | 'revoke' | 'modify';
@@ -54,6 +60,9 @@ function validateLaunch(input: LaunchInput) {
   const due = input.dueInDays ?? 14;
   if (!Number.isInteger(due) || due < 1 || due > 365)
     bad('dueInDays', 'a whole number of days from 1 to 365');
+  if (input.recurrence !== undefined && !recurrences.includes(input.recurrence)) {
+    bad('recurrence', `one of ${recurrences.join(', ')}`);
+  }
   for (const key of ['systems', 'groups', 'people'] as const) {
     const list = input.scope?.[key];
     if (list !== undefined && (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || v === ''))) {
@@ -63,7 +72,7 @@ function validateLaunch(input: LaunchInput) {
   return due;
 }
 
-interface SnapshotItem {
+export interface SnapshotItem {
   identity_id: string | null;
   subject_type: AccessReviewItemsTable['subject_type'];
   system: string;
@@ -77,7 +86,7 @@ interface SnapshotItem {
 }
 
 /** The entitlements in scope as they stand at `at`: latest change per account and name that granted. */
-async function snapshot(
+export async function snapshot(
   trx: Trx,
   workspaceId: string,
   scope: CampaignScope,
@@ -120,7 +129,13 @@ async function snapshot(
     const nonHuman = a.non_human || a.principal_type === 'service';
     if (nonHuman && scope.includeNonHuman === false) continue;
     if (scope.systems && !scope.systems.includes(a.system)) continue;
-    if (people.size > 0 && !people.has((a.person_email ?? '').toLowerCase())) continue;
+    if (
+      people.size > 0 &&
+      ![a.person_email, a.person_email ? null : a.email, a.person_email ? null : a.user_name].some(
+        (e) => e && people.has(e.toLowerCase()),
+      )
+    )
+      continue;
     const entitlements = (byIdentity.get(a.id) ?? []).map((h) => ({
       name: h.name,
       privileged: h.privileged,
@@ -149,16 +164,163 @@ async function snapshot(
 }
 
 /** The MSP staff whose memberships reach this (client) workspace: access held by outsiders. */
-async function delegatedAccess(database: Database, workspace: { id: string; parent_id: string | null }) {
+export async function delegatedAccess(
+  database: Database,
+  workspace: { id: string; parent_id: string | null },
+) {
   if (!workspace.parent_id) return [];
   const parentId = workspace.parent_id;
   return database.inWorkspace(parentId, async (trx) => {
     const { rows } = await sql<{ email: string; role: string; created_at: Date }>`
       select u.email, m.role, m.created_at from memberships m join users u on u.id = m.user_id
        where m.workspace_id = ${parentId} and ${workspace.id} = any(m.client_workspace_ids)
+         and (m.expires_at is null or m.expires_at > now())
        order by u.email`.execute(trx);
     return rows;
   });
+}
+
+type Delegated = Awaited<ReturnType<typeof delegatedAccess>>;
+
+/** A scope that reviews everything also reviews the MSP staff's delegated access. */
+export function wantsDelegated(scope: CampaignScope): boolean {
+  return !(
+    scope.includeDelegated === false ||
+    scope.systems ||
+    scope.people ||
+    scope.groups ||
+    scope.privilegedOnly
+  );
+}
+
+/** The next launch of a series: a whole number of periods after `from`, strictly after `asOf`. */
+export function nextLaunch(from: Date, recurrence: Recurrence, asOf: Date): Date {
+  const months = recurrenceMonths[recurrence];
+  let n = 1;
+  let next = addMonthsUtc(from, months);
+  while (next <= asOf && n < 1200) {
+    n++;
+    next = addMonthsUtc(from, months * n);
+  }
+  return next;
+}
+
+function addMonthsUtc(date: Date, months: number): Date {
+  const d = new Date(date.getTime());
+  const dayOfMonth = d.getUTCDate();
+  d.setUTCDate(1);
+  d.setUTCMonth(d.getUTCMonth() + months);
+  const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  d.setUTCDate(Math.min(dayOfMonth, last));
+  return d;
+}
+
+export interface LaunchOptions {
+  kind?: 'review' | 'mover';
+  subjectEmail?: string | null;
+  moverChange?: Record<string, unknown> | null;
+  /** Every item reviewed by this person (a mover review: the new manager). */
+  reviewer?: string | undefined;
+  /** Part of a series already (a recurring launch). */
+  seriesId?: string | undefined;
+  seriesName?: string | undefined;
+  /** When the series launches next (default: one period after this launch). */
+  nextLaunchAt?: Date | undefined;
+  /** Items to flag, by `system\u0000entitlement`. */
+  flag?: ((item: SnapshotItem) => { flag: string; reason: string } | null) | undefined;
+}
+
+/** Snapshots and stores a campaign inside the caller's transaction. */
+export async function launchIn(
+  trx: Trx,
+  workspaceId: string,
+  actor: Actor,
+  input: LaunchInput,
+  delegated: Delegated,
+  launchedAt: Date,
+  options: LaunchOptions = {},
+) {
+  const dueInDays = input.dueInDays ?? 14;
+  const scope: CampaignScope = input.scope ?? {};
+  const items = await snapshot(trx, workspaceId, scope, launchedAt, input.fallbackReviewer);
+  for (const d of delegated) {
+    items.push({
+      identity_id: null,
+      subject_type: 'delegated',
+      system: 'assay (MSP delegated access)',
+      account: d.email,
+      person_email: d.email,
+      owner: null,
+      entitlement: `msp:${d.role}`,
+      privileged: ['owner', 'admin'].includes(d.role),
+      granted_at: new Date(d.created_at),
+      reviewer: input.fallbackReviewer,
+    });
+  }
+  if (items.length === 0) bad('scope', 'nothing in scope: no active account matches');
+  if (options.reviewer) for (const i of items) i.reviewer = options.reviewer;
+  const snapshotSha256 = sha256Hex(
+    canonicalize(items.map((i) => ({ ...i, granted_at: i.granted_at?.toISOString() ?? null }))),
+  );
+  const id = randomUUID();
+  const campaign = await trx
+    .insertInto('access_review_campaigns')
+    .values({
+      id,
+      workspace_id: workspaceId,
+      name: input.name.trim(),
+      scope: JSON.stringify(scope),
+      status: 'open',
+      launched_at: launchedAt,
+      launched_by: actor.name ?? actor.id,
+      due_at: new Date(launchedAt.getTime() + dueInDays * day),
+      snapshot_sha256: snapshotSha256,
+      kind: options.kind ?? 'review',
+      subject_email: options.subjectEmail ?? null,
+      mover_change: options.moverChange ? JSON.stringify(options.moverChange) : null,
+      fallback_reviewer: input.fallbackReviewer,
+      due_in_days: dueInDays,
+      recurrence: input.recurrence ?? null,
+      series_id: input.recurrence ? (options.seriesId ?? id) : null,
+      series_name: input.recurrence ? (options.seriesName ?? input.name.trim()) : null,
+      next_launch_at: input.recurrence
+        ? (options.nextLaunchAt ?? nextLaunch(launchedAt, input.recurrence, launchedAt))
+        : null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('access_review_items')
+    .values(
+      items.map((i) => {
+        const flag = options.flag?.(i) ?? null;
+        return {
+          ...i,
+          workspace_id: workspaceId,
+          campaign_id: campaign.id,
+          flag: flag?.flag ?? null,
+          flag_reason: flag?.reason ?? null,
+        };
+      }),
+    )
+    .execute();
+  await recordAudit(trx, {
+    workspaceId,
+    actor,
+    action: 'governance.campaign_launched',
+    targetType: 'access_review_campaign',
+    targetId: campaign.id,
+    details: {
+      name: campaign.name,
+      kind: campaign.kind,
+      scope: { ...scope },
+      items: items.length,
+      snapshotSha256,
+      recurrence: campaign.recurrence,
+      seriesId: campaign.series_id,
+    },
+  });
+  return campaign;
 }
 
 export async function launchCampaign(
@@ -167,61 +329,169 @@ export async function launchCampaign(
   workspaceRef: string,
   input: LaunchInput,
 ) {
-  const dueInDays = validateLaunch(input);
+  validateLaunch(input);
   const workspace = await getWorkspace(database, workspaceRef);
   const scope: CampaignScope = input.scope ?? {};
   const launchedAt = new Date();
-  const delegated =
-    scope.includeDelegated === false || scope.systems || scope.people || scope.groups || scope.privilegedOnly
-      ? []
-      : await delegatedAccess(database, workspace);
+  const delegated = wantsDelegated(scope) ? await delegatedAccess(database, workspace) : [];
+  return database.inWorkspace(workspace.id, (trx) =>
+    launchIn(trx, workspace.id, actor, input, delegated, launchedAt),
+  );
+}
+
+/**
+ * The scheduler's part of recurring campaigns: each series whose next launch is due launches its
+ * next campaign (a fresh snapshot of the same scope) and hands the schedule on to it. Rows are
+ * claimed with SKIP LOCKED, so two processes never launch the same one twice.
+ */
+export async function launchDueCampaigns(
+  database: Database,
+  workspace: { id: string; parent_id: string | null },
+  actor: Actor,
+  asOf: Date,
+): Promise<number> {
+  const due = await database.inWorkspace(workspace.id, (trx) =>
+    trx
+      .selectFrom('access_review_campaigns')
+      .select(['id', 'scope'])
+      .where('workspace_id', '=', workspace.id)
+      .where('next_launch_at', '<=', asOf)
+      .execute(),
+  );
+  if (due.length === 0) return 0;
+  const needsDelegated = due.some((c) => wantsDelegated(c.scope as CampaignScope));
+  const delegated = needsDelegated ? await delegatedAccess(database, workspace) : [];
   return database.inWorkspace(workspace.id, async (trx) => {
-    const items = await snapshot(trx, workspace.id, scope, launchedAt, input.fallbackReviewer);
-    for (const d of delegated) {
-      items.push({
-        identity_id: null,
-        subject_type: 'delegated',
-        system: 'assay (MSP delegated access)',
-        account: d.email,
-        person_email: d.email,
-        owner: null,
-        entitlement: `msp:${d.role}`,
-        privileged: ['owner', 'admin'].includes(d.role),
-        granted_at: new Date(d.created_at),
-        reviewer: input.fallbackReviewer,
-      });
+    const { rows } = await sql<{ id: string }>`
+      select id from access_review_campaigns
+       where workspace_id = ${workspace.id} and next_launch_at <= ${asOf}
+       order by next_launch_at, id for update skip locked`.execute(trx);
+    let launched = 0;
+    for (const { id } of rows) {
+      const previous = await trx
+        .selectFrom('access_review_campaigns')
+        .selectAll()
+        .where('workspace_id', '=', workspace.id)
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      const recurrence = previous.recurrence;
+      if (!recurrence || !previous.next_launch_at) continue;
+      const scope = previous.scope as CampaignScope;
+      const seriesName = previous.series_name ?? previous.name;
+      await trx
+        .updateTable('access_review_campaigns')
+        .set({ next_launch_at: null })
+        .where('workspace_id', '=', workspace.id)
+        .where('id', '=', previous.id)
+        .execute();
+      try {
+        await sql`savepoint recurring_launch`.execute(trx);
+        await launchIn(
+          trx,
+          workspace.id,
+          actor,
+          {
+            name: `${seriesName} ${periodLabel(asOf, recurrence)}`,
+            scope,
+            fallbackReviewer: previous.fallback_reviewer ?? previous.launched_by,
+            dueInDays: previous.due_in_days ?? 14,
+            recurrence,
+          },
+          wantsDelegated(scope) ? delegated : [],
+          asOf,
+          {
+            seriesId: previous.series_id ?? previous.id,
+            seriesName,
+            // The cadence keeps to the series' schedule, however late this launch ran.
+            nextLaunchAt: nextLaunch(previous.next_launch_at, recurrence, asOf),
+          },
+        );
+        await sql`release savepoint recurring_launch`.execute(trx);
+        launched++;
+      } catch (error) {
+        if (!(error instanceof AssayError) || error.code !== 'validation_failed') throw error;
+        // Nothing in scope this period: the series waits for the next one instead of failing.
+        await sql`rollback to savepoint recurring_launch`.execute(trx);
+        await trx
+          .updateTable('access_review_campaigns')
+          .set({ next_launch_at: nextLaunch(previous.next_launch_at, recurrence, asOf) })
+          .where('workspace_id', '=', workspace.id)
+          .where('id', '=', previous.id)
+          .execute();
+        await recordAudit(trx, {
+          workspaceId: workspace.id,
+          actor,
+          action: 'governance.recurring_campaign_skipped',
+          targetType: 'access_review_campaign',
+          targetId: previous.id,
+          details: { reason: (error as Error).message },
+        });
+      }
     }
-    if (items.length === 0) bad('scope', 'nothing in scope: no active account matches');
-    const snapshotSha256 = sha256Hex(
-      canonicalize(items.map((i) => ({ ...i, granted_at: i.granted_at?.toISOString() ?? null }))),
-    );
-    const campaign = await trx
-      .insertInto('access_review_campaigns')
-      .values({
-        workspace_id: workspace.id,
-        name: input.name.trim(),
-        scope: JSON.stringify(scope),
-        status: 'open',
-        launched_at: launchedAt,
-        launched_by: actor.name ?? actor.id,
-        due_at: new Date(launchedAt.getTime() + dueInDays * day),
-        snapshot_sha256: snapshotSha256,
-      })
+    return launched;
+  });
+}
+
+function periodLabel(at: Date, recurrence: Recurrence): string {
+  const year = at.getUTCFullYear();
+  if (recurrence === 'annually') return String(year);
+  if (recurrence === 'quarterly') return `${year}-Q${Math.floor(at.getUTCMonth() / 3) + 1}`;
+  return `${year}-${String(at.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** Starts, changes or stops a campaign's recurrence (on the series' latest campaign). */
+export async function setRecurrence(
+  database: Database,
+  actor: Actor,
+  workspaceRef: string,
+  campaignId: string,
+  recurrence: Recurrence | 'none',
+) {
+  if (recurrence !== 'none' && !recurrences.includes(recurrence)) {
+    bad('recurrence', `one of ${recurrences.join(', ')} or none`);
+  }
+  const workspace = await getWorkspace(database, workspaceRef);
+  return database.inWorkspace(workspace.id, async (trx) => {
+    const campaign = await loadCampaign(trx, workspace.id, workspace.slug, campaignId);
+    if (campaign.kind === 'mover') bad('recurrence', 'a mover review does not recur');
+    // The series' latest campaign holds the schedule.
+    const latest = campaign.series_id
+      ? await trx
+          .selectFrom('access_review_campaigns')
+          .selectAll()
+          .where('workspace_id', '=', workspace.id)
+          .where('series_id', '=', campaign.series_id)
+          .orderBy('launched_at', 'desc')
+          .orderBy('id', 'desc')
+          .executeTakeFirstOrThrow()
+      : campaign;
+    const now = new Date();
+    const updated = await trx
+      .updateTable('access_review_campaigns')
+      .set(
+        recurrence === 'none'
+          ? { recurrence: null, next_launch_at: null }
+          : {
+              recurrence,
+              series_id: latest.series_id ?? latest.id,
+              series_name: latest.series_name ?? latest.name,
+              fallback_reviewer: latest.fallback_reviewer ?? latest.launched_by,
+              next_launch_at: nextLaunch(new Date(latest.launched_at), recurrence, now),
+            },
+      )
+      .where('workspace_id', '=', workspace.id)
+      .where('id', '=', latest.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('access_review_items')
-      .values(items.map((i) => ({ ...i, workspace_id: workspace.id, campaign_id: campaign.id })))
-      .execute();
     await recordAudit(trx, {
       workspaceId: workspace.id,
       actor,
-      action: 'governance.campaign_launched',
+      action: 'governance.campaign_recurrence_set',
       targetType: 'access_review_campaign',
-      targetId: campaign.id,
-      details: { name: campaign.name, scope: { ...scope }, items: items.length, snapshotSha256 },
+      targetId: latest.id,
+      details: { recurrence, nextLaunchAt: updated.next_launch_at?.toISOString() ?? null },
     });
-    return campaign;
+    return updated;
   });
 }
 
@@ -338,6 +608,9 @@ export async function decideItem(
         `campaign "${campaign.name}" is signed off; decisions are final`,
       );
     }
+    if (campaign.kind === 'mover' && input.decision === 'modify') {
+      bad('decision', 'keep or revoke in a mover review');
+    }
     const item = await trx
       .selectFrom('access_review_items')
       .selectAll()
@@ -368,6 +641,34 @@ export async function decideItem(
           workspace_id: workspace.id,
           kind: revokeKind,
           title: `Revoke ${item.entitlement} from ${item.account} in ${item.system} (access review "${campaign.name}")`,
+          finding_id: null,
+          assignee: input.reviewer,
+          status: 'open',
+          due_at: new Date(decidedAt.getTime() + 7 * day),
+          completed_at: null,
+          details: JSON.stringify(details),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      taskId = task.id;
+    } else if (input.decision === 'revoke' && !taskId && item.subject_type === 'delegated') {
+      // The MSP's access into this workspace: done when their membership no longer reaches it.
+      const details = {
+        subjectKey: `revoke-delegated:${item.id}`,
+        campaignId: campaign.id,
+        itemId: item.id,
+        system: item.system,
+        account: item.account,
+        entitlement: item.entitlement,
+        role: item.entitlement.replace(/^msp:/, ''),
+        decidedAt: decidedAt.toISOString(),
+      };
+      const task = await trx
+        .insertInto('tasks')
+        .values({
+          workspace_id: workspace.id,
+          kind: revokeDelegatedKind,
+          title: `Remove ${item.account}'s MSP access (${item.entitlement}) to this workspace (access review "${campaign.name}")`,
           finding_id: null,
           assignee: input.reviewer,
           status: 'open',
@@ -589,6 +890,71 @@ export async function confirmRevocations(
       targetType: 'task',
       targetId: task.id,
       details: { at: at.toISOString(), source: removal.source, evidenceId: evidence!.id },
+    });
+    confirmed++;
+  }
+  return confirmed;
+}
+
+/**
+ * Closes delegated-access revocations once no membership of the MSP gives that person that role
+ * in this workspace any more (`reach`: the memberships reaching it now).
+ */
+export async function confirmDelegatedRevocations(
+  trx: Trx,
+  workspaceId: string,
+  actor: Actor,
+  asOf: Date,
+  reach: Delegated,
+): Promise<number> {
+  const open = await trx
+    .selectFrom('tasks')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('kind', '=', revokeDelegatedKind)
+    .where('status', '=', 'open')
+    .execute();
+  let confirmed = 0;
+  for (const task of open) {
+    const d = task.details as Record<string, string>;
+    const still = reach.some(
+      (r) => r.email.toLowerCase() === String(d.account).toLowerCase() && r.role === d.role,
+    );
+    if (still) continue;
+    const source = 'assay (the MSP membership no longer reaches this workspace)';
+    const [evidence] = await appendEvidence(trx, workspaceId, [
+      {
+        kind: 'access_review.revocation_confirmed',
+        criteria: ['CC6.2', 'CC6.3'],
+        subject: { type: 'delegated_access', id: String(d.account), name: `${d.system}/${d.account}` },
+        effectiveAt: asOf,
+        collector: { type: 'system', id: 'assay.governance', name: 'Assay identity governance' },
+        content: { task: task.id, ...d, confirmedAt: asOf.toISOString(), source },
+      },
+    ]);
+    await trx
+      .updateTable('tasks')
+      .set({
+        status: 'done',
+        completed_at: asOf,
+        details: JSON.stringify({ ...d, evidenceId: evidence!.id }),
+      })
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', task.id)
+      .execute();
+    await trx
+      .updateTable('access_review_items')
+      .set({ confirmed_at: asOf, confirmation: source, evidence_id: evidence!.id })
+      .where('workspace_id', '=', workspaceId)
+      .where('task_id', '=', task.id)
+      .execute();
+    await recordAudit(trx, {
+      workspaceId,
+      actor,
+      action: 'governance.revocation_confirmed',
+      targetType: 'task',
+      targetId: task.id,
+      details: { at: asOf.toISOString(), source, evidenceId: evidence!.id },
     });
     confirmed++;
   }

@@ -17,6 +17,12 @@ export const CampaignSchema = Type.Object({
   signedOffBy: NullableString,
   decisionsSha256: NullableString,
   evidenceId: NullableString,
+  kind: Type.String({ description: 'review, or mover (one person, reviewed by the new manager)' }),
+  subjectEmail: NullableString,
+  moverChange: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  recurrence: NullableString,
+  seriesId: NullableString,
+  nextLaunchAt: NullableString,
 });
 
 export function presentCampaign(c: CampaignRow) {
@@ -33,6 +39,12 @@ export function presentCampaign(c: CampaignRow) {
     signedOffBy: c.signed_off_by,
     decisionsSha256: c.decisions_sha256,
     evidenceId: c.evidence_id,
+    kind: c.kind,
+    subjectEmail: c.subject_email,
+    moverChange: (c.mover_change ?? null) as Record<string, unknown> | null,
+    recurrence: c.recurrence,
+    seriesId: c.series_id,
+    nextLaunchAt: iso(c.next_launch_at),
   };
 }
 
@@ -56,6 +68,8 @@ export const ItemSchema = Type.Object({
   confirmedAt: NullableString,
   confirmation: NullableString,
   evidenceId: NullableString,
+  flag: NullableString,
+  flagReason: NullableString,
 });
 
 export function presentItem(i: ItemRow) {
@@ -79,6 +93,8 @@ export function presentItem(i: ItemRow) {
     confirmedAt: iso(i.confirmed_at),
     confirmation: i.confirmation,
     evidenceId: i.evidence_id,
+    flag: i.flag,
+    flagReason: i.flag_reason,
   };
 }
 
@@ -150,3 +166,34 @@ export function presentTask(t: {
     details: t.details as Record<string, unknown>,
   };
 }
+
+export const OnboardingSchema = Type.Object({
+  person: Type.String(),
+  name: NullableString,
+  startedAt: Type.String(),
+  trigger: Type.String({ description: 'hr (start date) or scim (account created)' }),
+  manager: NullableString,
+  status: Type.String({ description: 'open, overdue or complete' }),
+  items: Type.Array(TaskSchema),
+});
+
+export function presentOnboarding(o: {
+  person: string;
+  name: string | null;
+  startedAt: string;
+  trigger: string;
+  manager: string | null;
+  status: string;
+  items: Parameters<typeof presentTask>[0][];
+}) {
+  return { ...o, items: o.items.map(presentTask) };
+}
+
+export const SettingsSchema = Type.Object({
+  joinerLookbackDays: Type.Integer(),
+  acknowledgementDays: Type.Integer(),
+  trainingDays: Type.Integer(),
+  accessRequestDays: Type.Integer(),
+  moverReviewDays: Type.Integer(),
+  moverFallbackReviewer: NullableString,
+});

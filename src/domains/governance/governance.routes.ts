@@ -9,19 +9,26 @@ import {
   getCampaign,
   launchCampaign,
   listCampaigns,
+  setRecurrence,
   signOffCampaign,
 } from './campaigns.service.ts';
 import {
   CampaignSchema,
   ChangeSchema,
   ItemSchema,
+  OnboardingSchema,
   presentCampaign,
   presentChange,
   presentItem,
+  presentOnboarding,
   presentTask,
+  SettingsSchema,
   TaskSchema,
 } from './governance.presenter.ts';
+import { getGovernanceSettings, updateGovernanceSettings } from './governance-settings.ts';
 import { listGovernanceTasks, reconcileGovernance } from './jml.service.ts';
+import { approveAccessRequest, listOnboarding } from './joiners.service.ts';
+import { listMovers } from './movers.service.ts';
 
 const errors = { 400: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error') };
 const Email = Type.String({ minLength: 3, maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' });
@@ -29,6 +36,11 @@ const Names = Type.Array(Type.String({ minLength: 1, maxLength: 300 }), { maxIte
 const CampaignParams = Type.Object({
   workspace: Type.String({ minLength: 1, maxLength: 100 }),
   campaign: Type.String({ minLength: 1, maxLength: 100 }),
+});
+const Recurrence = Type.Union([Type.Literal('monthly'), Type.Literal('quarterly'), Type.Literal('annually')]);
+const TaskParams = Type.Object({
+  workspace: Type.String({ minLength: 1, maxLength: 100 }),
+  task: Type.String({ minLength: 1, maxLength: 100 }),
 });
 const CampaignDetail = Type.Object({
   campaign: CampaignSchema,
@@ -50,6 +62,7 @@ export async function governanceRoutes(app: App, { database }: AppContext) {
             name: Type.String({ minLength: 1, maxLength: 200 }),
             fallbackReviewer: Email,
             dueInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
+            recurrence: Type.Optional(Recurrence),
             scope: Type.Optional(
               Type.Object(
                 {
@@ -243,6 +256,10 @@ export async function governanceRoutes(app: App, { database }: AppContext) {
                 Type.Literal('deprovision_account'),
                 Type.Literal('revoke_entitlement'),
                 Type.Literal('access_review_overdue'),
+                Type.Literal('revoke_delegated_access'),
+                Type.Literal('onboarding_policy_ack'),
+                Type.Literal('onboarding_training'),
+                Type.Literal('onboarding_access_request'),
               ]),
             ),
             status: Type.Optional(
@@ -275,11 +292,178 @@ export async function governanceRoutes(app: App, { database }: AppContext) {
             overdue: Type.Integer(),
             revocationsConfirmed: Type.Integer(),
             reviewRemindersOpened: Type.Integer(),
+            onboardingOpened: Type.Integer(),
+            onboardingCompleted: Type.Integer(),
+            onboardingOverdue: Type.Integer(),
+            moversDetected: Type.Integer(),
+            moverReviewsLaunched: Type.Integer(),
+            recurringCampaignsLaunched: Type.Integer(),
+            delegatedRevocationsConfirmed: Type.Integer(),
           }),
           ...errors,
         },
       },
     },
     async (request) => reconcileGovernance(database, request.params.workspace, requestActor(request)),
+  );
+
+  app.put(
+    '/workspaces/:workspace/access-reviews/:campaign/recurrence',
+    {
+      config: { access: { permission: 'identities:write' } },
+      schema: {
+        tags: ['governance'],
+        summary:
+          "Start, change or stop a campaign's recurrence (the scheduler launches the next one when due)",
+        params: CampaignParams,
+        body: Type.Object(
+          { recurrence: Type.Union([Recurrence, Type.Literal('none')]) },
+          { additionalProperties: false },
+        ),
+        response: { 200: CampaignSchema, ...errors },
+      },
+    },
+    async (request) =>
+      presentCampaign(
+        await setRecurrence(
+          database,
+          requestActor(request),
+          request.params.workspace,
+          request.params.campaign,
+          request.body.recurrence,
+        ),
+      ),
+  );
+
+  app.get(
+    '/workspaces/:workspace/governance/onboarding',
+    {
+      config: { access: { permission: 'identities:read' } },
+      schema: {
+        tags: ['governance'],
+        summary:
+          "Joiners' onboarding sets: acknowledgements, training and the access request, with deadlines",
+        params: WorkspaceParams,
+        querystring: Type.Object(
+          {
+            person: Type.Optional(Email),
+            status: Type.Optional(
+              Type.Union([Type.Literal('open'), Type.Literal('overdue'), Type.Literal('complete')]),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ joiners: Type.Array(OnboardingSchema) }), ...errors },
+      },
+    },
+    async (request) => ({
+      joiners: (await listOnboarding(database, request.params.workspace, request.query)).map(
+        presentOnboarding,
+      ),
+    }),
+  );
+
+  app.post(
+    '/workspaces/:workspace/governance/tasks/:task/approval',
+    {
+      config: { access: { permission: 'reviews:sign' } },
+      schema: {
+        tags: ['governance'],
+        summary: "Approve a joiner's initial access request (the approval goes into the evidence ledger)",
+        params: TaskParams,
+        body: Type.Object(
+          {
+            approver: Email,
+            justification: Type.String({ minLength: 3, maxLength: 2000 }),
+            entitlements: Type.Optional(Names),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: TaskSchema, ...errors },
+      },
+    },
+    async (request) =>
+      presentTask(
+        await approveAccessRequest(
+          database,
+          requestActor(request),
+          request.params.workspace,
+          request.params.task,
+          request.body,
+        ),
+      ),
+  );
+
+  app.get(
+    '/workspaces/:workspace/governance/movers',
+    {
+      config: { access: { permission: 'identities:read' } },
+      schema: {
+        tags: ['governance'],
+        summary: 'Mover reviews: one person, the change that triggered it, progress and flagged entitlements',
+        params: WorkspaceParams,
+        response: {
+          200: Type.Object({
+            movers: Type.Array(
+              Type.Object({
+                campaign: CampaignSchema,
+                items: Type.Integer(),
+                decided: Type.Integer(),
+                flagged: Type.Integer(),
+              }),
+            ),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => ({
+      movers: (await listMovers(database, request.params.workspace)).map((m) => ({
+        campaign: presentCampaign(m.campaign),
+        items: m.items,
+        decided: m.decided,
+        flagged: m.flagged,
+      })),
+    }),
+  );
+
+  app.get(
+    '/workspaces/:workspace/governance/settings',
+    {
+      config: { access: { permission: 'identities:read' } },
+      schema: {
+        tags: ['governance'],
+        summary: 'Joiner and mover deadlines of the workspace',
+        params: WorkspaceParams,
+        response: { 200: SettingsSchema, ...errors },
+      },
+    },
+    async (request) => getGovernanceSettings(database, request.params.workspace),
+  );
+
+  app.patch(
+    '/workspaces/:workspace/governance/settings',
+    {
+      config: { access: { permission: 'identities:write' } },
+      schema: {
+        tags: ['governance'],
+        summary: 'Change joiner and mover deadlines (days) and the mover fallback reviewer',
+        params: WorkspaceParams,
+        body: Type.Object(
+          {
+            joinerLookbackDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
+            acknowledgementDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
+            trainingDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
+            accessRequestDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
+            moverReviewDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
+            moverFallbackReviewer: Type.Optional(Type.Union([Email, Type.Null()])),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: SettingsSchema, ...errors },
+      },
+    },
+    async (request) =>
+      updateGovernanceSettings(database, requestActor(request), request.params.workspace, request.body),
   );
 }

@@ -16,7 +16,17 @@ import { recordAudit } from '../audit/record-audit.ts';
 import { appendEvidence } from '../evidence/append-evidence.ts';
 import { Facts, type IdentityView } from '../monitoring/facts.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
-import { confirmRevocations, remindOverdueReviewers } from './campaigns.service.ts';
+import {
+  confirmDelegatedRevocations,
+  confirmRevocations,
+  delegatedAccess,
+  launchDueCampaigns,
+  remindOverdueReviewers,
+  revokeDelegatedKind,
+} from './campaigns.service.ts';
+import { loadGovernanceSettings } from './governance-settings.ts';
+import { onboardingKinds, reconcileJoiners } from './joiners.service.ts';
+import { reconcileMovers } from './movers.service.ts';
 
 const hour = 3600 * 1000;
 export const deprovisionKind = 'deprovision_account';
@@ -40,6 +50,13 @@ export interface ReconcileSummary {
   overdue: number;
   revocationsConfirmed: number;
   reviewRemindersOpened: number;
+  onboardingOpened: number;
+  onboardingCompleted: number;
+  onboardingOverdue: number;
+  moversDetected: number;
+  moverReviewsLaunched: number;
+  recurringCampaignsLaunched: number;
+  delegatedRevocationsConfirmed: number;
 }
 
 interface DeprovisionDetails {
@@ -106,8 +123,8 @@ export async function reconcileLeavers(
   workspaceId: string,
   actor: Actor,
   asOf: Date,
+  facts: Facts = new Facts(trx, workspaceId, asOf),
 ): Promise<ReconcileSummary> {
-  const facts = new Facts(trx, workspaceId, asOf);
   const [people, identities] = await Promise.all([facts.people(), facts.identities()]);
   const deadlineHours = await deprovisioningDeadlineHours(trx, workspaceId);
   const summary: ReconcileSummary = {
@@ -117,6 +134,13 @@ export async function reconcileLeavers(
     overdue: 0,
     revocationsConfirmed: 0,
     reviewRemindersOpened: 0,
+    onboardingOpened: 0,
+    onboardingCompleted: 0,
+    onboardingOverdue: 0,
+    moversDetected: 0,
+    moverReviewsLaunched: 0,
+    recurringCampaignsLaunched: 0,
+    delegatedRevocationsConfirmed: 0,
   };
   const byPerson = new Map<string, IdentityView[]>();
   for (const identity of identities) {
@@ -271,7 +295,27 @@ export async function reconcileGovernance(
 ): Promise<ReconcileSummary> {
   const workspace = await getWorkspace(database, workspaceRef);
   const asOf = options.asOf ?? new Date();
-  return database.inWorkspace(workspace.id, (trx) => reconcileLeavers(trx, workspace.id, actor, asOf));
+  // Recurring campaigns due by now launch first, each in its own snapshot.
+  const launched = await launchDueCampaigns(database, workspace, actor, asOf);
+  // Who of the MSP's staff still reaches this client (read in the MSP's own workspace).
+  const reach = workspace.parent_id ? await delegatedAccess(database, workspace) : [];
+  return database.inWorkspace(workspace.id, async (trx) => {
+    const facts = new Facts(trx, workspace.id, asOf);
+    const summary = await reconcileLeavers(trx, workspace.id, actor, asOf, facts);
+    const settings = await loadGovernanceSettings(trx, workspace.id);
+    const joiners = await reconcileJoiners(trx, workspace.id, actor, asOf, facts, settings);
+    const movers = await reconcileMovers(trx, workspace.id, actor, asOf, facts, settings);
+    const delegated = workspace.parent_id
+      ? await confirmDelegatedRevocations(trx, workspace.id, actor, asOf, reach)
+      : 0;
+    return {
+      ...summary,
+      ...joiners,
+      ...movers,
+      recurringCampaignsLaunched: launched,
+      delegatedRevocationsConfirmed: delegated,
+    };
+  });
 }
 
 export interface TaskFilter {
@@ -287,7 +331,13 @@ export async function listGovernanceTasks(database: Database, workspaceRef: stri
       .selectFrom('tasks')
       .selectAll()
       .where('workspace_id', '=', workspace.id)
-      .where('kind', 'in', [deprovisionKind, 'revoke_entitlement', 'access_review_overdue']);
+      .where('kind', 'in', [
+        deprovisionKind,
+        'revoke_entitlement',
+        'access_review_overdue',
+        revokeDelegatedKind,
+        ...onboardingKinds,
+      ]);
     if (filter.kind) query = query.where('kind', '=', filter.kind);
     if (filter.status) query = query.where('status', '=', filter.status);
     return query.orderBy('created_at').orderBy('id').execute();

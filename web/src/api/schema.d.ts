@@ -1570,16 +1570,25 @@ export interface paths {
                                     dueAt: string;
                                     evidenceId: string | null;
                                     id: string;
+                                    /** @description review, or mover (one person, reviewed by the new manager) */
+                                    kind: string;
                                     launchedAt: string;
                                     launchedBy: string;
+                                    moverChange: {
+                                        [key: string]: unknown;
+                                    } | null;
                                     name: string;
+                                    nextLaunchAt: string | null;
+                                    recurrence: string | null;
                                     scope: {
                                         [key: string]: unknown;
                                     };
+                                    seriesId: string | null;
                                     signedOffAt: string | null;
                                     signedOffBy: string | null;
                                     snapshotSha256: string;
                                     status: string;
+                                    subjectEmail: string | null;
                                 };
                                 decided: number;
                                 items: number;
@@ -1633,6 +1642,7 @@ export interface paths {
                         dueInDays?: number;
                         fallbackReviewer: string;
                         name: string;
+                        recurrence?: "monthly" | "quarterly" | "annually";
                         scope?: {
                             groups?: string[];
                             includeDelegated?: boolean;
@@ -1656,16 +1666,25 @@ export interface paths {
                             dueAt: string;
                             evidenceId: string | null;
                             id: string;
+                            /** @description review, or mover (one person, reviewed by the new manager) */
+                            kind: string;
                             launchedAt: string;
                             launchedBy: string;
+                            moverChange: {
+                                [key: string]: unknown;
+                            } | null;
                             name: string;
+                            nextLaunchAt: string | null;
+                            recurrence: string | null;
                             scope: {
                                 [key: string]: unknown;
                             };
+                            seriesId: string | null;
                             signedOffAt: string | null;
                             signedOffBy: string | null;
                             snapshotSha256: string;
                             status: string;
+                            subjectEmail: string | null;
                         };
                     };
                 };
@@ -1736,16 +1755,25 @@ export interface paths {
                                 dueAt: string;
                                 evidenceId: string | null;
                                 id: string;
+                                /** @description review, or mover (one person, reviewed by the new manager) */
+                                kind: string;
                                 launchedAt: string;
                                 launchedBy: string;
+                                moverChange: {
+                                    [key: string]: unknown;
+                                } | null;
                                 name: string;
+                                nextLaunchAt: string | null;
+                                recurrence: string | null;
                                 scope: {
                                     [key: string]: unknown;
                                 };
+                                seriesId: string | null;
                                 signedOffAt: string | null;
                                 signedOffBy: string | null;
                                 snapshotSha256: string;
                                 status: string;
+                                subjectEmail: string | null;
                             };
                             changesSinceLaunch: {
                                 at: string;
@@ -1766,6 +1794,8 @@ export interface paths {
                                 delegatedFrom: string | null;
                                 entitlement: string;
                                 evidenceId: string | null;
+                                flag: string | null;
+                                flagReason: string | null;
                                 id: string;
                                 identityId: string | null;
                                 justification: string | null;
@@ -1864,6 +1894,8 @@ export interface paths {
                             delegatedFrom: string | null;
                             entitlement: string;
                             evidenceId: string | null;
+                            flag: string | null;
+                            flagReason: string | null;
                             id: string;
                             identityId: string | null;
                             justification: string | null;
@@ -1987,6 +2019,102 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace}/access-reviews/{campaign}/recurrence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Start, change or stop a campaign's recurrence (the scheduler launches the next one when due) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    campaign: string;
+                    workspace: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        recurrence: ("monthly" | "quarterly" | "annually") | "none";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            decisionsSha256: string | null;
+                            dueAt: string;
+                            evidenceId: string | null;
+                            id: string;
+                            /** @description review, or mover (one person, reviewed by the new manager) */
+                            kind: string;
+                            launchedAt: string;
+                            launchedBy: string;
+                            moverChange: {
+                                [key: string]: unknown;
+                            } | null;
+                            name: string;
+                            nextLaunchAt: string | null;
+                            recurrence: string | null;
+                            scope: {
+                                [key: string]: unknown;
+                            };
+                            seriesId: string | null;
+                            signedOffAt: string | null;
+                            signedOffBy: string | null;
+                            snapshotSha256: string;
+                            status: string;
+                            subjectEmail: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace}/access-reviews/{campaign}/report.csv": {
         parameters: {
             query?: never;
@@ -2092,16 +2220,25 @@ export interface paths {
                             dueAt: string;
                             evidenceId: string | null;
                             id: string;
+                            /** @description review, or mover (one person, reviewed by the new manager) */
+                            kind: string;
                             launchedAt: string;
                             launchedBy: string;
+                            moverChange: {
+                                [key: string]: unknown;
+                            } | null;
                             name: string;
+                            nextLaunchAt: string | null;
+                            recurrence: string | null;
                             scope: {
                                 [key: string]: unknown;
                             };
+                            seriesId: string | null;
                             signedOffAt: string | null;
                             signedOffBy: string | null;
                             snapshotSha256: string;
                             status: string;
+                            subjectEmail: string | null;
                         };
                     };
                 };
@@ -6691,7 +6828,14 @@ export interface paths {
                     content: {
                         "application/json": {
                             asOf: string;
+                            delegatedRevocationsConfirmed: number;
+                            moverReviewsLaunched: number;
+                            moversDetected: number;
+                            onboardingCompleted: number;
+                            onboardingOpened: number;
+                            onboardingOverdue: number;
                             overdue: number;
+                            recurringCampaignsLaunched: number;
                             reviewRemindersOpened: number;
                             revocationsConfirmed: number;
                             tasksConfirmed: number;
@@ -6734,6 +6878,334 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace}/governance/movers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Mover reviews: one person, the change that triggered it, progress and flagged entitlements */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspace: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            movers: {
+                                campaign: {
+                                    decisionsSha256: string | null;
+                                    dueAt: string;
+                                    evidenceId: string | null;
+                                    id: string;
+                                    /** @description review, or mover (one person, reviewed by the new manager) */
+                                    kind: string;
+                                    launchedAt: string;
+                                    launchedBy: string;
+                                    moverChange: {
+                                        [key: string]: unknown;
+                                    } | null;
+                                    name: string;
+                                    nextLaunchAt: string | null;
+                                    recurrence: string | null;
+                                    scope: {
+                                        [key: string]: unknown;
+                                    };
+                                    seriesId: string | null;
+                                    signedOffAt: string | null;
+                                    signedOffBy: string | null;
+                                    snapshotSha256: string;
+                                    status: string;
+                                    subjectEmail: string | null;
+                                };
+                                decided: number;
+                                flagged: number;
+                                items: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace}/governance/onboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Joiners' onboarding sets: acknowledgements, training and the access request, with deadlines */
+        get: {
+            parameters: {
+                query?: {
+                    person?: string;
+                    status?: "open" | "overdue" | "complete";
+                };
+                header?: never;
+                path: {
+                    workspace: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            joiners: {
+                                items: {
+                                    assignee: string | null;
+                                    completedAt: string | null;
+                                    createdAt: string;
+                                    details: {
+                                        [key: string]: unknown;
+                                    };
+                                    dueAt: string | null;
+                                    findingId: string | null;
+                                    id: string;
+                                    kind: string;
+                                    status: string;
+                                    title: string;
+                                }[];
+                                manager: string | null;
+                                name: string | null;
+                                person: string;
+                                startedAt: string;
+                                /** @description open, overdue or complete */
+                                status: string;
+                                /** @description hr (start date) or scim (account created) */
+                                trigger: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace}/governance/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Joiner and mover deadlines of the workspace */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspace: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accessRequestDays: number;
+                            acknowledgementDays: number;
+                            joinerLookbackDays: number;
+                            moverFallbackReviewer: string | null;
+                            moverReviewDays: number;
+                            trainingDays: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change joiner and mover deadlines (days) and the mover fallback reviewer */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspace: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        accessRequestDays?: number;
+                        acknowledgementDays?: number;
+                        joinerLookbackDays?: number;
+                        moverFallbackReviewer?: string | null;
+                        moverReviewDays?: number;
+                        trainingDays?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accessRequestDays: number;
+                            acknowledgementDays: number;
+                            joinerLookbackDays: number;
+                            moverFallbackReviewer: string | null;
+                            moverReviewDays: number;
+                            trainingDays: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace}/governance/tasks": {
         parameters: {
             query?: never;
@@ -6745,7 +7217,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    kind?: "deprovision_account" | "revoke_entitlement" | "access_review_overdue";
+                    kind?: "deprovision_account" | "revoke_entitlement" | "access_review_overdue" | "revoke_delegated_access" | "onboarding_policy_ack" | "onboarding_training" | "onboarding_access_request";
                     status?: "open" | "done" | "cancelled";
                 };
                 header?: never;
@@ -6811,6 +7283,93 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace}/governance/tasks/{task}/approval": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a joiner's initial access request (the approval goes into the evidence ledger) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    task: string;
+                    workspace: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        approver: string;
+                        entitlements?: string[];
+                        justification: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignee: string | null;
+                            completedAt: string | null;
+                            createdAt: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                            dueAt: string | null;
+                            findingId: string | null;
+                            id: string;
+                            kind: string;
+                            status: string;
+                            title: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
