@@ -454,13 +454,14 @@ export async function setRecurrence(
   return database.inWorkspace(workspace.id, async (trx) => {
     const campaign = await loadCampaign(trx, workspace.id, workspace.slug, campaignId);
     if (campaign.kind === 'mover') bad('recurrence', 'a mover review does not recur');
-    // The series' latest campaign holds the schedule.
+    // The series' campaign holding the schedule (else its latest) carries the recurrence.
     const latest = campaign.series_id
       ? await trx
           .selectFrom('access_review_campaigns')
           .selectAll()
           .where('workspace_id', '=', workspace.id)
           .where('series_id', '=', campaign.series_id)
+          .orderBy(sql`next_launch_at is not null`, 'desc')
           .orderBy('launched_at', 'desc')
           .orderBy('id', 'desc')
           .executeTakeFirstOrThrow()
