@@ -175,8 +175,10 @@ describe('web app', { skip, timeout: 600_000 }, () => {
     const { campaigns } = await getJson<{ campaigns: { campaign: Campaign; items: number }[] }>(
       '/access-reviews',
     );
-    const open = campaigns.find((c) => c.campaign.status === 'open');
-    assert.ok(open, 'the demo has an open access review campaign');
+    const open = campaigns.find(
+      (c) => c.campaign.status === 'open' && /AWS access review/.test(c.campaign.name),
+    );
+    assert.ok(open, "the demo has this quarter's AWS access review open");
     const launched = await getJson<{ items: Item[] }>(`/access-reviews/${open.campaign.id}`);
     const reviewers = new Set(launched.items.map((i) => i.reviewer));
     assert.ok(reviewers.size >= 2, 'entitlements across at least two reviewers');
@@ -322,7 +324,7 @@ describe('web app', { skip, timeout: 600_000 }, () => {
     await check('settings');
   });
 
-  test("the auditor's read-only view of the period: readiness and the package, no changes offered", async () => {
+  test("the auditor's read-only view of the period: readiness and the package, access reviews, no changes offered", async () => {
     const auditorContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const auditorPage = await auditorContext.newPage();
     try {
@@ -342,6 +344,11 @@ describe('web app', { skip, timeout: 600_000 }, () => {
         [],
         'accessibility violations on the auditor view',
       );
+      // Access reviews are readable, but launching one is not offered.
+      await auditorPage.getByRole('link', { name: 'Access reviews', exact: true }).click();
+      await auditorPage.getByRole('heading', { name: 'Access reviews: acme' }).waitFor();
+      await auditorPage.locator('table.campaigns').waitFor();
+      assert.equal(await auditorPage.getByRole('button', { name: 'Launch campaign' }).isVisible(), false);
     } finally {
       await auditorContext.close();
     }
