@@ -70,3 +70,77 @@ test('assay reviews and assay jml: JSON output, and bad input named with exit co
   assert.equal(badStatus.code, 2);
   assert.match(badStatus.stderr, /--status/);
 });
+
+test('assay jml onboarding|approve|movers|settings and assay reviews recurrence: JSON, bad input named, nothing written', async (t) => {
+  const assay = await cliHarness(t);
+  assert.equal((await assay('tenant', 'create', 'acme')).code, 0);
+
+  const settings = await assay('--json', 'jml', 'settings', '--tenant', 'acme');
+  assert.equal(settings.code, 0, settings.stderr);
+  assert.equal(settings.json().acknowledgementDays, 30);
+  assert.equal(settings.json().accessRequestDays, 7);
+  const badSetting = await assay('jml', 'settings', '--tenant', 'acme', '--set', 'trainingDays=soon');
+  assert.equal(badSetting.code, 2);
+  assert.match(badSetting.stderr, /trainingDays/);
+  const unknownSetting = await assay('jml', 'settings', '--tenant', 'acme', '--set', 'graceDays=3');
+  assert.equal(unknownSetting.code, 2);
+  assert.match(unknownSetting.stderr, /graceDays: unknown setting/);
+  assert.equal((await assay('--json', 'jml', 'settings', '--tenant', 'acme')).json().trainingDays, 30);
+  const changed = await assay('--json', 'jml', 'settings', '--tenant', 'acme', '--set', 'trainingDays=14');
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.equal(changed.json().trainingDays, 14);
+
+  const onboarding = await assay('--json', 'jml', 'onboarding', '--tenant', 'acme');
+  assert.deepEqual(onboarding.json(), { joiners: [] });
+  const badStatus = await assay('jml', 'onboarding', '--tenant', 'acme', '--status', 'late');
+  assert.equal(badStatus.code, 2);
+  assert.match(badStatus.stderr, /status/);
+  const movers = await assay('--json', 'jml', 'movers', '--tenant', 'acme');
+  assert.deepEqual(movers.json(), { movers: [] });
+
+  const badTask = await assay(
+    'jml',
+    'approve',
+    'nope',
+    '--tenant',
+    'acme',
+    '--approver',
+    'lead@acme.test',
+    '--justification',
+    'tools',
+  );
+  assert.equal(badTask.code, 2);
+  assert.match(badTask.stderr, /task/);
+  const missing = await assay(
+    'jml',
+    'approve',
+    '6f1c2a9e-0000-4000-8000-000000000001',
+    '--tenant',
+    'acme',
+    '--approver',
+    'lead@acme.test',
+    '--justification',
+    'tools',
+  );
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /does not exist/);
+
+  const badRecurrence = await assay(
+    'reviews',
+    'launch',
+    '--tenant',
+    'acme',
+    '--name',
+    'Q4',
+    '--fallback-reviewer',
+    'it@acme.test',
+    '--recurrence',
+    'weekly',
+  );
+  assert.equal(badRecurrence.code, 2);
+  assert.match(badRecurrence.stderr, /recurrence/);
+  const stop = await assay('reviews', 'recurrence', 'nope', '--tenant', 'acme', '--set', 'none');
+  assert.equal(stop.code, 2);
+  assert.match(stop.stderr, /campaign "nope" does not exist/);
+  assert.deepEqual((await assay('--json', 'reviews', 'list', '--tenant', 'acme')).json(), { campaigns: [] });
+});
