@@ -292,7 +292,9 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
       );
     });
 
-  const jml = program.command('jml').description('joiners, movers and leavers: deprovisioning tasks');
+  const jml = program
+    .command('jml')
+    .description('joiners, movers and leavers: onboarding, mover reviews, deprovisioning');
   jml
     .command('tasks')
     .description('deprovisioning and revocation tasks with their confirmations')
@@ -335,19 +337,21 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
     });
   jml
     .command('evaluate')
-    .description('reconcile leavers and revocations with the facts now')
+    .description('reconcile joiners, movers, leavers, revocations and recurring campaigns with the facts now')
     .requiredOption('--tenant <slug>', 'workspace')
     .action(async (opts: { tenant: string }, command: Command) => {
       const options = globalOptions(command);
       const summary = await withDatabase(configFrom(options), (db) =>
         reconcileGovernance(db, opts.tenant, cliActor()),
       );
-      output(
-        io,
-        options,
-        summary,
-        (s) =>
-          `opened ${s.tasksOpened}, confirmed ${s.tasksConfirmed}, overdue ${s.overdue}, revocations confirmed ${s.revocationsConfirmed}`,
+      output(io, options, summary, (s) =>
+        [
+          `leavers: opened ${s.tasksOpened}, confirmed ${s.tasksConfirmed}, overdue ${s.overdue}`,
+          `revocations confirmed ${s.revocationsConfirmed + s.delegatedRevocationsConfirmed}`,
+          `joiners: onboarding items opened ${s.onboardingOpened}, completed ${s.onboardingCompleted}, overdue ${s.onboardingOverdue}`,
+          `movers: ${s.moversDetected} detected, ${s.moverReviewsLaunched} reviews launched`,
+          `recurring campaigns launched ${s.recurringCampaignsLaunched}`,
+        ].join('\n'),
       );
     });
 
