@@ -161,6 +161,7 @@ describe('web app', { skip, timeout: 600_000 }, () => {
       justification: string | null;
       decidedBy: string | null;
       taskId: string | null;
+      delegatedFrom: string | null;
     }
     interface Campaign {
       id: string;
@@ -199,6 +200,19 @@ describe('web app', { skip, timeout: 600_000 }, () => {
     await page.getByText('Sign-off is possible once every entitlement is decided').waitFor();
     assert.equal(await page.getByRole('button', { name: /^Sign off/ }).count(), 0);
     await check('access-review-campaign');
+
+    // The fallback reviewer hands their undecided items to the operations lead.
+    const fallback = 'security@acme.example';
+    const ops = 'ops@acme.example';
+    assert.ok(reviewers.has(fallback));
+    await page.getByLabel(`Hand ${fallback}’s undecided items to`).fill(ops);
+    await page
+      .getByRole('form', { name: `Delegate ${fallback}’s undecided items` })
+      .getByRole('button', { name: 'Delegate' })
+      .click();
+    await page.getByRole('heading', { level: 2, name: ops, exact: true }).waitFor();
+    assert.equal(await page.getByRole('heading', { level: 2, name: fallback, exact: true }).count(), 0);
+    await page.getByText(`delegated by ${fallback}`).waitFor();
 
     // The contractor nobody declared in HR is revoked, the ownerless service account modified,
     // everything else kept; a decision without a justification is refused in the page.
@@ -260,6 +274,11 @@ describe('web app', { skip, timeout: 600_000 }, () => {
       assert.equal(item.decision, want.decision, item.account);
       assert.equal(item.justification, want.justification, item.account);
       assert.equal(item.decidedBy, item.reviewer, item.account);
+      const before = launched.items.find((i) => i.id === item.id)!;
+      if (before.reviewer === fallback) {
+        assert.equal(item.reviewer, ops, item.account);
+        assert.equal(item.delegatedFrom, fallback, item.account);
+      } else assert.equal(item.reviewer, before.reviewer, item.account);
     }
     const revokedNow = signed.items.find((i) => i.id === revoked.id)!;
     assert.ok(revokedNow.taskId, 'a revocation becomes a tracked task');
