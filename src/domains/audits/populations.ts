@@ -10,9 +10,11 @@ import { builtInChecks } from '../monitoring/checks/index.ts';
 import { Facts } from '../monitoring/facts.ts';
 import type { ControlFrequency } from './forecast.ts';
 import {
-  selectCodeChangeEvents,
+  type CodeChangeRow,
+  selectCodeChanges,
   selectEvidenceForControls,
   selectExceptionsOverlapping,
+  selectLeaverAccounts,
   selectStatusIntervals,
 } from './populations.repository.ts';
 
@@ -157,9 +159,9 @@ export async function computePopulations(
   ]);
   const facts = new Facts(trx, workspaceId, judgedUntil);
   // Read once for both change populations (merges and changes to protected branches).
-  let codeChanges: ReturnType<typeof selectCodeChangeEvents> | undefined;
+  let codeChanges: Promise<CodeChangeRow[]> | undefined;
   const loadCodeChanges = () => {
-    codeChanges ??= selectCodeChangeEvents(trx, workspaceId, period.from, period.to, judgedUntil);
+    codeChanges ??= selectCodeChanges(trx, workspaceId, period.from, period.to, judgedUntil);
     return codeChanges;
   };
   const implementedChecks = new Set(builtInChecks.map((c) => c.id));
@@ -190,6 +192,8 @@ export async function computePopulations(
         unit: eventSource.unit,
         occurrences: await eventOccurrences(
           eventSource.source,
+          trx,
+          workspaceId,
           loadCodeChanges,
           facts,
           period,
@@ -367,7 +371,9 @@ function monitoringOccurrences(
 
 async function eventOccurrences(
   source: 'terminations' | 'merges' | 'code_changes' | 'privileged_grants',
-  loadCodeChanges: () => ReturnType<typeof selectCodeChangeEvents>,
+  trx: Trx,
+  workspaceId: string,
+  loadCodeChanges: () => Promise<CodeChangeRow[]>,
   facts: Facts,
   period: PeriodWindow,
   judgedUntil: Date,
@@ -375,48 +381,72 @@ async function eventOccurrences(
 ): Promise<Occurrence[]> {
   const inPeriod = (d: Date) => d >= period.from && d < period.to;
   if (source === 'terminations') {
-    const [people, identities] = await Promise.all([facts.people(), facts.identities()]);
-    return people
-      .filter((p) => p.terminatedAt && inPeriod(p.terminatedAt))
-      .map((p) => {
-        const deadline = new Date(p.terminatedAt!.getTime() + options.deprovisioningSlaHours * 3600 * 1000);
-        const accounts = identities.filter((i) => i.person?.id === p.id);
-        const stillActive = accounts.filter((a) => a.status === 'active');
-        const revokedAt = accounts
-          .filter((a) => a.status !== 'active' && a.statusSince)
-          .map((a) => a.statusSince!.getTime());
-        const lastRevoke = revokedAt.length > 0 ? new Date(Math.max(...revokedAt)) : null;
-        const base = {
-          id: `termination:${p.id}`,
-          label: `${p.email} left ${p.terminatedAt!.toISOString().slice(0, 10)}`,
-          start: p.terminatedAt!.toISOString(),
-          due: deadline.toISOString(),
-          evidenceIds: [],
-          eventIds: [],
-        };
-        if (stillActive.length > 0) {
-          return deadline > judgedUntil
-            ? { ...base, status: 'operated' as const, detail: 'deprovisioning not yet due' }
-            : {
-                ...base,
-                status: 'missing' as const,
-                detail: `${stillActive.length} accounts still active (${stillActive.map((a) => a.system).join(', ')})`,
-              };
-        }
-        if (lastRevoke && lastRevoke > deadline) {
-          const hours = Math.round((lastRevoke.getTime() - p.terminatedAt!.getTime()) / 3600000);
-          return {
-            ...base,
-            status: 'late' as const,
-            detail: `access removed after ${hours} hours (deadline ${options.deprovisioningSlaHours})`,
-          };
-        }
+    const leavers = (await facts.people()).filter((p) => p.terminatedAt && inPeriod(p.terminatedAt));
+    // Only the leavers' accounts are read, with their status as the checks judge it (see
+    // selectLeaverAccounts): the latest of the account's snapshot and lifecycle events.
+    const accountsOf = new Map<string, { system: string; status: string; statusSince: Date | null }[]>();
+    for (const row of await selectLeaverAccounts(
+      trx,
+      workspaceId,
+      leavers.map((p) => p.id),
+      facts.asOf,
+    )) {
+      let status = 'active';
+      let statusSince: Date | null = null;
+      const snapshotAt = row.snapshot_at;
+      const eventAt = row.event_at;
+      if (snapshotAt && (!eventAt || eventAt <= snapshotAt)) {
+        status = row.snapshot_status!;
+        statusSince = snapshotAt;
+      }
+      if (eventAt && (!snapshotAt || eventAt > snapshotAt)) {
+        status = row.event_status!;
+        statusSince = eventAt;
+      }
+      const list = accountsOf.get(row.person_id);
+      const account = { system: row.system, status, statusSince };
+      if (list) list.push(account);
+      else accountsOf.set(row.person_id, [account]);
+    }
+    return leavers.map((p) => {
+      const deadline = new Date(p.terminatedAt!.getTime() + options.deprovisioningSlaHours * 3600 * 1000);
+      const accounts = accountsOf.get(p.id) ?? [];
+      const stillActive = accounts.filter((a) => a.status === 'active');
+      const revokedAt = accounts
+        .filter((a) => a.status !== 'active' && a.statusSince)
+        .map((a) => a.statusSince!.getTime());
+      const lastRevoke = revokedAt.length > 0 ? new Date(Math.max(...revokedAt)) : null;
+      const base = {
+        id: `termination:${p.id}`,
+        label: `${p.email} left ${p.terminatedAt!.toISOString().slice(0, 10)}`,
+        start: p.terminatedAt!.toISOString(),
+        due: deadline.toISOString(),
+        evidenceIds: [],
+        eventIds: [],
+      };
+      if (stillActive.length > 0) {
+        return deadline > judgedUntil
+          ? { ...base, status: 'operated' as const, detail: 'deprovisioning not yet due' }
+          : {
+              ...base,
+              status: 'missing' as const,
+              detail: `${stillActive.length} accounts still active (${stillActive.map((a) => a.system).join(', ')})`,
+            };
+      }
+      if (lastRevoke && lastRevoke > deadline) {
+        const hours = Math.round((lastRevoke.getTime() - p.terminatedAt!.getTime()) / 3600000);
         return {
           ...base,
-          status: 'operated' as const,
-          detail: `${accounts.length} accounts removed within the deadline`,
+          status: 'late' as const,
+          detail: `access removed after ${hours} hours (deadline ${options.deprovisioningSlaHours})`,
         };
-      });
+      }
+      return {
+        ...base,
+        status: 'operated' as const,
+        detail: `${accounts.length} accounts removed within the deadline`,
+      };
+    });
   }
   if (source === 'privileged_grants') {
     const grants = (await facts.grants()).filter((g) => g.privileged && inPeriod(g.grantedAt));
@@ -433,53 +463,28 @@ async function eventOccurrences(
   }
   const events = await loadCodeChanges();
   if (source === 'code_changes') {
-    return events
-      .filter(
-        (e) =>
-          e.data.code && ['push', 'pull_request_merged', 'protection_bypass'].includes(e.data.code.change),
-      )
-      .map((e) => ({
-        id: `change:${e.id}`,
-        label: `${e.repository ?? e.data.repository ?? ''} ${e.data.code!.change} ${e.time.toISOString().slice(0, 10)}`,
-        start: e.time.toISOString(),
-        due: e.time.toISOString(),
-        status: e.data.code!.bypass ? ('failed' as const) : ('operated' as const),
-        detail: e.data.code!.bypass ? 'bypassed branch protection' : 'through protection',
-        evidenceIds: [],
-        eventIds: [e.id],
-      }));
+    return events.map((e) => ({
+      id: `change:${e.id}`,
+      label: `${e.repository_label} ${e.change} ${e.time.toISOString().slice(0, 10)}`,
+      start: e.time.toISOString(),
+      due: e.time.toISOString(),
+      status: e.bypass ? ('failed' as const) : ('operated' as const),
+      detail: e.bypass ? 'bypassed branch protection' : 'through protection',
+      evidenceIds: [],
+      eventIds: [e.id],
+    }));
   }
-  // Approvals grouped by repository and pull request, so each merge looks only at its own reviews
-  // rather than every approval in the period.
-  const approvals = new Map<unknown, Map<unknown, (typeof events)[number][]>>();
-  for (const e of events) {
-    if (e.data.code?.change !== 'review_submitted' || !/approved/i.test(e.data.code?.reviewState ?? ''))
-      continue;
-    let byPullRequest = approvals.get(e.repository);
-    if (!byPullRequest) {
-      byPullRequest = new Map();
-      approvals.set(e.repository, byPullRequest);
-    }
-    const list = byPullRequest.get(e.data.code?.pullRequest);
-    if (list) list.push(e);
-    else byPullRequest.set(e.data.code?.pullRequest, [e]);
-  }
+  // Merges: whether each was independently approved is decided in the query.
   return events
-    .filter((e) => e.data.code?.change === 'pull_request_merged')
-    .map((m) => {
-      const author = m.data.target?.userName ?? m.data.actor?.userName;
-      const approved = (approvals.get(m.repository)?.get(m.data.code?.pullRequest) ?? []).some(
-        (a) => a.data.actor?.userName !== author && a.time <= m.time,
-      );
-      return {
-        id: `merge:${m.id}`,
-        label: `${m.repository ?? ''}#${m.data.code?.pullRequest ?? '?'}`,
-        start: m.time.toISOString(),
-        due: m.time.toISOString(),
-        status: approved ? ('operated' as const) : ('failed' as const),
-        detail: approved ? 'independently approved' : 'merged without an independent approval',
-        evidenceIds: [],
-        eventIds: [m.id],
-      };
-    });
+    .filter((e) => e.change === 'pull_request_merged')
+    .map((m) => ({
+      id: `merge:${m.id}`,
+      label: `${m.repository}#${m.pull_request ?? '?'}`,
+      start: m.time.toISOString(),
+      due: m.time.toISOString(),
+      status: m.approved ? ('operated' as const) : ('failed' as const),
+      detail: m.approved ? 'independently approved' : 'merged without an independent approval',
+      evidenceIds: [],
+      eventIds: [m.id],
+    }));
 }
