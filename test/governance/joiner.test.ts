@@ -255,6 +255,26 @@ test('joiner: HR hire and SCIM create open onboarding; register records, an appr
     ['closed'],
   );
 
+  // A directory joiner whose account is deactivated before finishing owes nothing more.
+  const tom = await h.scim('POST', '/Users', {
+    schemas: [userUrn],
+    userName: 'tom@acme.test',
+    emails: [{ primary: true, value: 'tom@acme.test', type: 'work' }],
+    active: true,
+  });
+  assert.equal(tom.statusCode, 201, tom.body);
+  await runPendingEvaluation(h.database);
+  assert.equal((await onboarding('?person=tom@acme.test'))[0]!.status, 'open');
+  const deactivated = await h.scim('PATCH', `/Users/${tom.json().id}`, {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [{ op: 'replace', value: { active: false } }],
+  });
+  assert.equal(deactivated.statusCode, 200, deactivated.body);
+  await runPendingEvaluation(h.database);
+  const tomSet = (await onboarding('?person=tom@acme.test'))[0]!;
+  assert.equal(tomSet.status, 'cancelled');
+  assert.ok(tomSet.items.every((i) => i.status === 'cancelled'));
+
   const verification = await verifyLedger(h.database, evidenceBlobStore(h.config), 'acme');
   assert.equal(verification.ok, true);
 });

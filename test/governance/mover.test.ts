@@ -151,6 +151,12 @@ test('mover: HR move reviewed by the new manager, unpeered entitlement flagged, 
   assert.equal(item('Engineering').flag, 'not_held_by_peers');
   assert.match(item('Engineering').flagReason!, /Analyst in Finance/);
   assert.equal(item('Finance Reports').flag, null, 'Carol, a peer, holds it');
+  const report = await h.app.inject({
+    method: 'GET',
+    url: `${api}/access-reviews/${review.campaign.id}/report.csv`,
+  });
+  const engineeringRow = report.body.split('\n').find((line) => line.includes(',Engineering,'));
+  assert.match(engineeringRow ?? '', /not_held_by_peers: no other person with Analyst in Finance holds/);
 
   const decide = (body: Record<string, string>, workspace = 'acme') =>
     h.app.inject({

@@ -360,7 +360,7 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
     .description("joiners' onboarding sets: acknowledgements, training and the access request")
     .requiredOption('--tenant <slug>', 'workspace')
     .option('--person <email>', 'one joiner')
-    .option('--status <status>', 'open, overdue or complete')
+    .option('--status <status>', 'open, overdue, complete or cancelled')
     .action(async (opts: { tenant: string; person?: string; status?: string }, command: Command) => {
       const options = globalOptions(command);
       const rows = await withDatabase(configFrom(options), (db) =>

@@ -23,6 +23,7 @@ export const reportColumns = [
   'confirmed_at',
   'confirmation',
   'confirmation_evidence',
+  'flag',
 ] as const;
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : '');
@@ -62,6 +63,8 @@ export function campaignReportCsv(campaign: CampaignRow, items: ItemRow[]): stri
     iso(i.confirmed_at),
     i.confirmation ?? (i.decision === 'revoke' ? 'awaiting confirmation by the source' : ''),
     i.evidence_id ?? '',
+    // A mover review's flag: why the entitlement may not fit the new role.
+    i.flag ? `${i.flag}: ${i.flag_reason ?? ''}` : '',
   ]);
   return `${header.join('\n')}\n${stringify([[...reportColumns], ...rows])}`;
 }

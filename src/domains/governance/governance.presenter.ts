@@ -173,7 +173,7 @@ export const OnboardingSchema = Type.Object({
   startedAt: Type.String(),
   trigger: Type.String({ description: 'hr (start date) or scim (account created)' }),
   manager: NullableString,
-  status: Type.String({ description: 'open, overdue or complete' }),
+  status: Type.String({ description: 'open, overdue, complete or cancelled (left before finishing)' }),
   items: Type.Array(TaskSchema),
 });
 

@@ -348,7 +348,12 @@ export async function governanceRoutes(app: App, { database }: AppContext) {
           {
             person: Type.Optional(Email),
             status: Type.Optional(
-              Type.Union([Type.Literal('open'), Type.Literal('overdue'), Type.Literal('complete')]),
+              Type.Union([
+                Type.Literal('open'),
+                Type.Literal('overdue'),
+                Type.Literal('complete'),
+                Type.Literal('cancelled'),
+              ]),
             ),
           },
           { additionalProperties: false },

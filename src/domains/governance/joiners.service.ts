@@ -363,20 +363,32 @@ async function confirmOnboarding(trx: Trx, workspaceId: string, actor: Actor, as
   return done;
 }
 
-/** A joiner who left before finishing onboarding owes nothing more. */
+/**
+ * A joiner who left before finishing onboarding owes nothing more: HR ended their employment, or
+ * (a directory joiner HR does not know) the directory no longer has an active account for them.
+ */
 async function cancelForLeavers(trx: Trx, workspaceId: string, facts: Facts, asOf: Date) {
   const left = (await facts.people())
     .filter((p) => p.status === 'terminated')
     .map((p) => p.email.toLowerCase());
-  if (left.length === 0) return;
-  await trx
-    .updateTable('tasks')
-    .set({ status: 'cancelled', completed_at: asOf })
-    .where('workspace_id', '=', workspaceId)
-    .where('kind', 'in', [...onboardingKinds])
-    .where('status', '=', 'open')
-    .where(sql<boolean>`details ->> 'personEmail' in (${sql.join(left)})`)
-    .execute();
+  if (left.length > 0) {
+    await trx
+      .updateTable('tasks')
+      .set({ status: 'cancelled', completed_at: asOf })
+      .where('workspace_id', '=', workspaceId)
+      .where('kind', 'in', [...onboardingKinds])
+      .where('status', '=', 'open')
+      .where(sql<boolean>`details ->> 'personEmail' in (${sql.join(left)})`)
+      .execute();
+  }
+  await sql`
+    update tasks t set status = 'cancelled', completed_at = ${asOf}
+     where t.workspace_id = ${workspaceId} and t.status = 'open'
+       and t.kind in (${sql.join([...onboardingKinds])})
+       and t.details ->> 'trigger' = 'scim' and t.details ->> 'personId' is null
+       and not exists (select 1 from identities i where i.workspace_id = t.workspace_id and i.status = 'active'
+                         and (lower(i.email) = t.details ->> 'personEmail'
+                              or lower(i.user_name) = t.details ->> 'personEmail'))`.execute(trx);
 }
 
 /** Overdue items are a finding per person; the finding closes when none is left. */
@@ -603,7 +615,7 @@ export async function approveAccessRequest(
 
 export interface OnboardingFilter {
   person?: string | undefined;
-  status?: 'open' | 'complete' | 'overdue' | undefined;
+  status?: 'open' | 'complete' | 'overdue' | 'cancelled' | undefined;
 }
 
 /** Each joiner's onboarding set with its progress. */
@@ -613,8 +625,8 @@ export async function listOnboarding(
   filter: OnboardingFilter = {},
 ) {
   if (filter.person !== undefined && !emailPattern.test(filter.person)) bad('person', 'an email address');
-  if (filter.status !== undefined && !['open', 'complete', 'overdue'].includes(filter.status)) {
-    bad('status', 'open, complete or overdue');
+  if (filter.status !== undefined && !['open', 'complete', 'overdue', 'cancelled'].includes(filter.status)) {
+    bad('status', 'open, overdue, complete or cancelled');
   }
   const workspace = await getWorkspace(database, workspaceRef);
   const asOf = new Date();
@@ -648,7 +660,9 @@ export async function listOnboarding(
           ? ('overdue' as const)
           : open.length > 0
             ? ('open' as const)
-            : ('complete' as const),
+            : items.every((i) => i.status === 'cancelled')
+              ? ('cancelled' as const)
+              : ('complete' as const),
       items,
     };
   });

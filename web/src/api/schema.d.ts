@@ -6986,7 +6986,7 @@ export interface paths {
             parameters: {
                 query?: {
                     person?: string;
-                    status?: "open" | "overdue" | "complete";
+                    status?: "open" | "overdue" | "complete" | "cancelled";
                 };
                 header?: never;
                 path: {
@@ -7022,7 +7022,7 @@ export interface paths {
                                 name: string | null;
                                 person: string;
                                 startedAt: string;
-                                /** @description open, overdue or complete */
+                                /** @description open, overdue, complete or cancelled (left before finishing) */
                                 status: string;
                                 /** @description hr (start date) or scim (account created) */
                                 trigger: string;
