@@ -3,8 +3,12 @@
  * naming the field.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { cliHarness } from '../helpers/cli.ts';
+import { sharedPath } from '../helpers/shared.ts';
 
 test('assay reviews and assay jml: JSON output, and bad input named with exit code 2', async (t) => {
   const assay = await cliHarness(t);
@@ -143,4 +147,47 @@ test('assay jml onboarding|approve|movers|settings and assay reviews recurrence:
   assert.equal(stop.code, 2);
   assert.match(stop.stderr, /campaign "nope" does not exist/);
   assert.deepEqual((await assay('--json', 'reviews', 'list', '--tenant', 'acme')).json(), { campaigns: [] });
+
+  // A real credential report's first accounts give the campaign something to review.
+  const report = readFileSync(
+    sharedPath('samples/iam_credential_report/c7n_account_credential_report.csv'),
+    'utf8',
+  )
+    .split('\n')
+    .slice(0, 3)
+    .join('\n');
+  const file = join(mkdtempSync(join(tmpdir(), 'assay-gov-')), 'report.csv');
+  writeFileSync(file, `${report}\n`);
+  const imported = await assay('import', 'aws-iam-credential-report', file, '--tenant', 'acme');
+  assert.equal(imported.code, 0, imported.stderr);
+  const recurring = await assay(
+    '--json',
+    'reviews',
+    'launch',
+    '--tenant',
+    'acme',
+    '--name',
+    'AWS access',
+    '--fallback-reviewer',
+    'it@acme.test',
+    '--recurrence',
+  );
+  assert.equal(recurring.code, 0, recurring.stderr);
+  assert.equal(recurring.json().recurrence, 'quarterly', 'quarterly by default');
+  const stopped = await assay(
+    '--json',
+    'reviews',
+    'recurrence',
+    recurring.json().id,
+    '--tenant',
+    'acme',
+    '--set',
+    'none',
+  );
+  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.equal(stopped.json().nextLaunchAt, null);
+
+  // Settings belong to their workspace.
+  assert.equal((await assay('tenant', 'create', 'globex')).code, 0);
+  assert.equal((await assay('--json', 'jml', 'settings', '--tenant', 'globex')).json().trainingDays, 30);
 });

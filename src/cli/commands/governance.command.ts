@@ -69,7 +69,10 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
     .option('--no-non-human', 'leave out non-human identities')
     .option('--no-delegated', "leave out the MSP staff's delegated access")
     .option('--due-in-days <n>', 'days reviewers have (default 14)')
-    .option('--recurrence <period>', 'launch the next one every monthly, quarterly or annually')
+    .option(
+      '--recurrence [period]',
+      'recurring: the next one launches monthly, quarterly (the default) or annually',
+    )
     .action(
       async (
         opts: {
@@ -83,7 +86,7 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
           nonHuman: boolean;
           delegated: boolean;
           dueInDays?: string;
-          recurrence?: string;
+          recurrence?: string | boolean;
         },
         command: Command,
       ) => {
@@ -94,7 +97,9 @@ export function registerGovernanceCommands(program: Command, io: CommandIO) {
             name: opts.name,
             fallbackReviewer: opts.fallbackReviewer,
             dueInDays,
-            recurrence: opts.recurrence as Recurrence | undefined,
+            recurrence: (opts.recurrence === true ? 'quarterly' : opts.recurrence || undefined) as
+              | Recurrence
+              | undefined,
             scope: {
               systems: list(opts.systems),
               groups: list(opts.groups),
