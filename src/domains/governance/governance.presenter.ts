@@ -17,12 +17,15 @@ export const CampaignSchema = Type.Object({
   signedOffBy: NullableString,
   decisionsSha256: NullableString,
   evidenceId: NullableString,
-  kind: Type.String({ description: 'review, or mover (one person, reviewed by the new manager)' }),
-  subjectEmail: NullableString,
-  moverChange: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-  recurrence: NullableString,
-  seriesId: NullableString,
-  nextLaunchAt: NullableString,
+  // Optional in the schema so clients written against the earlier shape stay valid; always sent.
+  kind: Type.Optional(
+    Type.String({ description: 'review, or mover (one person, reviewed by the new manager)' }),
+  ),
+  subjectEmail: Type.Optional(NullableString),
+  moverChange: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
+  recurrence: Type.Optional(NullableString),
+  seriesId: Type.Optional(NullableString),
+  nextLaunchAt: Type.Optional(NullableString),
 });
 
 export function presentCampaign(c: CampaignRow) {
@@ -68,8 +71,8 @@ export const ItemSchema = Type.Object({
   confirmedAt: NullableString,
   confirmation: NullableString,
   evidenceId: NullableString,
-  flag: NullableString,
-  flagReason: NullableString,
+  flag: Type.Optional(NullableString),
+  flagReason: Type.Optional(NullableString),
 });
 
 export function presentItem(i: ItemRow) {

@@ -1571,24 +1571,24 @@ export interface paths {
                                     evidenceId: string | null;
                                     id: string;
                                     /** @description review, or mover (one person, reviewed by the new manager) */
-                                    kind: string;
+                                    kind?: string;
                                     launchedAt: string;
                                     launchedBy: string;
-                                    moverChange: {
+                                    moverChange?: {
                                         [key: string]: unknown;
                                     } | null;
                                     name: string;
-                                    nextLaunchAt: string | null;
-                                    recurrence: string | null;
+                                    nextLaunchAt?: string | null;
+                                    recurrence?: string | null;
                                     scope: {
                                         [key: string]: unknown;
                                     };
-                                    seriesId: string | null;
+                                    seriesId?: string | null;
                                     signedOffAt: string | null;
                                     signedOffBy: string | null;
                                     snapshotSha256: string;
                                     status: string;
-                                    subjectEmail: string | null;
+                                    subjectEmail?: string | null;
                                 };
                                 decided: number;
                                 items: number;
@@ -1667,24 +1667,24 @@ export interface paths {
                             evidenceId: string | null;
                             id: string;
                             /** @description review, or mover (one person, reviewed by the new manager) */
-                            kind: string;
+                            kind?: string;
                             launchedAt: string;
                             launchedBy: string;
-                            moverChange: {
+                            moverChange?: {
                                 [key: string]: unknown;
                             } | null;
                             name: string;
-                            nextLaunchAt: string | null;
-                            recurrence: string | null;
+                            nextLaunchAt?: string | null;
+                            recurrence?: string | null;
                             scope: {
                                 [key: string]: unknown;
                             };
-                            seriesId: string | null;
+                            seriesId?: string | null;
                             signedOffAt: string | null;
                             signedOffBy: string | null;
                             snapshotSha256: string;
                             status: string;
-                            subjectEmail: string | null;
+                            subjectEmail?: string | null;
                         };
                     };
                 };
@@ -1756,24 +1756,24 @@ export interface paths {
                                 evidenceId: string | null;
                                 id: string;
                                 /** @description review, or mover (one person, reviewed by the new manager) */
-                                kind: string;
+                                kind?: string;
                                 launchedAt: string;
                                 launchedBy: string;
-                                moverChange: {
+                                moverChange?: {
                                     [key: string]: unknown;
                                 } | null;
                                 name: string;
-                                nextLaunchAt: string | null;
-                                recurrence: string | null;
+                                nextLaunchAt?: string | null;
+                                recurrence?: string | null;
                                 scope: {
                                     [key: string]: unknown;
                                 };
-                                seriesId: string | null;
+                                seriesId?: string | null;
                                 signedOffAt: string | null;
                                 signedOffBy: string | null;
                                 snapshotSha256: string;
                                 status: string;
-                                subjectEmail: string | null;
+                                subjectEmail?: string | null;
                             };
                             changesSinceLaunch: {
                                 at: string;
@@ -1794,8 +1794,8 @@ export interface paths {
                                 delegatedFrom: string | null;
                                 entitlement: string;
                                 evidenceId: string | null;
-                                flag: string | null;
-                                flagReason: string | null;
+                                flag?: string | null;
+                                flagReason?: string | null;
                                 id: string;
                                 identityId: string | null;
                                 justification: string | null;
@@ -1894,8 +1894,8 @@ export interface paths {
                             delegatedFrom: string | null;
                             entitlement: string;
                             evidenceId: string | null;
-                            flag: string | null;
-                            flagReason: string | null;
+                            flag?: string | null;
+                            flagReason?: string | null;
                             id: string;
                             identityId: string | null;
                             justification: string | null;
@@ -2058,24 +2058,24 @@ export interface paths {
                             evidenceId: string | null;
                             id: string;
                             /** @description review, or mover (one person, reviewed by the new manager) */
-                            kind: string;
+                            kind?: string;
                             launchedAt: string;
                             launchedBy: string;
-                            moverChange: {
+                            moverChange?: {
                                 [key: string]: unknown;
                             } | null;
                             name: string;
-                            nextLaunchAt: string | null;
-                            recurrence: string | null;
+                            nextLaunchAt?: string | null;
+                            recurrence?: string | null;
                             scope: {
                                 [key: string]: unknown;
                             };
-                            seriesId: string | null;
+                            seriesId?: string | null;
                             signedOffAt: string | null;
                             signedOffBy: string | null;
                             snapshotSha256: string;
                             status: string;
-                            subjectEmail: string | null;
+                            subjectEmail?: string | null;
                         };
                     };
                 };
@@ -2221,24 +2221,24 @@ export interface paths {
                             evidenceId: string | null;
                             id: string;
                             /** @description review, or mover (one person, reviewed by the new manager) */
-                            kind: string;
+                            kind?: string;
                             launchedAt: string;
                             launchedBy: string;
-                            moverChange: {
+                            moverChange?: {
                                 [key: string]: unknown;
                             } | null;
                             name: string;
-                            nextLaunchAt: string | null;
-                            recurrence: string | null;
+                            nextLaunchAt?: string | null;
+                            recurrence?: string | null;
                             scope: {
                                 [key: string]: unknown;
                             };
-                            seriesId: string | null;
+                            seriesId?: string | null;
                             signedOffAt: string | null;
                             signedOffBy: string | null;
                             snapshotSha256: string;
                             status: string;
-                            subjectEmail: string | null;
+                            subjectEmail?: string | null;
                         };
                     };
                 };
@@ -6911,24 +6911,24 @@ export interface paths {
                                     evidenceId: string | null;
                                     id: string;
                                     /** @description review, or mover (one person, reviewed by the new manager) */
-                                    kind: string;
+                                    kind?: string;
                                     launchedAt: string;
                                     launchedBy: string;
-                                    moverChange: {
+                                    moverChange?: {
                                         [key: string]: unknown;
                                     } | null;
                                     name: string;
-                                    nextLaunchAt: string | null;
-                                    recurrence: string | null;
+                                    nextLaunchAt?: string | null;
+                                    recurrence?: string | null;
                                     scope: {
                                         [key: string]: unknown;
                                     };
-                                    seriesId: string | null;
+                                    seriesId?: string | null;
                                     signedOffAt: string | null;
                                     signedOffBy: string | null;
                                     snapshotSha256: string;
                                     status: string;
-                                    subjectEmail: string | null;
+                                    subjectEmail?: string | null;
                                 };
                                 decided: number;
                                 flagged: number;
