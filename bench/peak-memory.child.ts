@@ -6,7 +6,9 @@
  *   node --import tsx bench/peak-memory.child.ts '<json task>'
  *
  * Prints one JSON line: the task's wall time, the peak RSS before the task (open database) and
- * after it, and what the task produced.
+ * after it, what the task produced, and the highest resident set size and JavaScript heap sampled
+ * while the task ran. The operating system's peak is a high-water mark that opening the embedded
+ * database may already have set; the samples show what the task itself grows to below it.
  */
 import { createWriteStream } from 'node:fs';
 import { openDatabase } from '../src/db/database.ts';
@@ -34,8 +36,16 @@ const maxRssMb = () => process.resourceUsage().maxRSS / 1024;
 
 const task = JSON.parse(process.argv[2] ?? '{}') as Task;
 const database = await openDatabase({ dataDir: task.dataDir, databaseUrl: task.databaseUrl });
+const sampled = { rss: 0, heapUsed: 0 };
+const sample = () => {
+  const usage = process.memoryUsage();
+  sampled.rss = Math.max(sampled.rss, usage.rss);
+  sampled.heapUsed = Math.max(sampled.heapUsed, usage.heapUsed);
+};
 try {
   const openRssMb = maxRssMb();
+  sample();
+  const sampler = setInterval(sample, 20);
   const started = performance.now();
   let produced: Record<string, unknown>;
   if (task.task === 'readiness') {
@@ -79,12 +89,14 @@ try {
     produced = { evidence: result.summary.evidence.items, files: result.files, bytes: result.bytes };
   }
   const ms = performance.now() - started;
+  clearInterval(sampler);
+  sample();
   // Where the memory is at the end: the JavaScript heap, and buffers outside it (the embedded
   // database's memory is an ArrayBuffer).
   const usage = process.memoryUsage();
   const mb = (n: number) => Math.round(n / 2 ** 20);
   process.stdout.write(
-    `${JSON.stringify({ ms, openRssMb, peakRssMb: maxRssMb(), heapUsedMb: mb(usage.heapUsed), arrayBuffersMb: mb(usage.arrayBuffers), ...produced })}\n`,
+    `${JSON.stringify({ ms, openRssMb, peakRssMb: maxRssMb(), sampledRssMb: mb(sampled.rss), sampledHeapMb: mb(sampled.heapUsed), heapUsedMb: mb(usage.heapUsed), arrayBuffersMb: mb(usage.arrayBuffers), ...produced })}\n`,
   );
 } finally {
   await database.close();

@@ -157,6 +157,13 @@ export async function computePopulations(
     selectStatusIntervals(trx, workspaceId, period.from, period.to),
     selectExceptionsOverlapping(trx, workspaceId, period.from, period.to),
   ]);
+  // Each control's status intervals and evidence, grouped once rather than searched per window.
+  const intervalsOf = new Map<string, typeof intervals>();
+  for (const i of intervals) {
+    const list = intervalsOf.get(i.control_id);
+    if (list) list.push(i);
+    else intervalsOf.set(i.control_id, [i]);
+  }
   const facts = new Facts(trx, workspaceId, judgedUntil);
   // Read once for both change populations (merges and changes to protected branches).
   let codeChanges: Promise<CodeChangeRow[]> | undefined;
@@ -212,7 +219,7 @@ export async function computePopulations(
         ...base,
         kind: 'monitoring',
         unit: 'day of monitoring',
-        occurrences: monitoringOccurrences(control.id, intervals, period, judgedUntil),
+        occurrences: monitoringOccurrences(intervalsOf.get(control.id) ?? [], period, judgedUntil),
       });
       continue;
     }
@@ -267,11 +274,8 @@ export async function computePopulations(
           // An automated periodic control also operates through its checks: the window counts as
           // operated when monitoring judged it passing, failed when it was failing throughout.
           if (checks.length === 0 || manual.status === 'operated' || manual.status === 'late') return manual;
-          const overlapping = intervals.filter(
-            (i) =>
-              i.control_id === control.id &&
-              i.valid_from < w.end &&
-              (i.valid_to === null || i.valid_to > w.start),
+          const overlapping = (intervalsOf.get(control.id) ?? []).filter(
+            (i) => i.valid_from < w.end && (i.valid_to === null || i.valid_to > w.start),
           );
           if (overlapping.some((i) => i.status === 'passing' || i.status === 'at_risk')) {
             return { ...manual, status: 'operated' as const, detail: 'monitored and passing' };
@@ -334,12 +338,10 @@ function periodicOccurrence(
 
 /** Each day of the period: did the control's monitoring run and pass? Gaps (no data) count as missing. */
 function monitoringOccurrences(
-  controlId: string,
-  intervals: { control_id: string; status: string; valid_from: Date; valid_to: Date | null }[],
+  mine: { control_id: string; status: string; valid_from: Date; valid_to: Date | null }[],
   period: PeriodWindow,
   judgedUntil: Date,
 ): Occurrence[] {
-  const mine = intervals.filter((i) => i.control_id === controlId);
   return frequencyWindows('daily', {
     from: period.from,
     to: judgedUntil > period.from ? judgedUntil : period.from,

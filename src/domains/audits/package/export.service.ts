@@ -6,7 +6,7 @@
  * checkpoint, readiness) before a byte is written, so the API can still answer with a JSON error;
  * `write` then streams the zip, reading evidence in pages in short transactions of their own.
  */
-import { PassThrough, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { sql } from 'kysely';
 import type { Database, Trx } from '../../../db/database.ts';
@@ -136,22 +136,44 @@ async function findingsOverlapping(
     }));
 }
 
-function populationCsv(population: Population): string {
-  return stringify(
-    population.occurrences.map((o) => [
-      o.id,
-      o.label,
-      o.status,
-      o.start,
-      o.due,
-      o.detail,
-      o.evidenceIds.join(' '),
-      o.eventIds.join(' '),
-    ]),
-    {
-      header: true,
-      columns: ['occurrence_id', 'label', 'status', 'start', 'due', 'detail', 'evidence_ids', 'event_ids'],
-    },
+const populationColumns = [
+  'occurrence_id',
+  'label',
+  'status',
+  'start',
+  'due',
+  'detail',
+  'evidence_ids',
+  'event_ids',
+];
+/** Occurrences turned into CSV at a time: a population of a million rows is never one string. */
+const csvRowsPerChunk = 2000;
+
+/** A population as CSV, produced a chunk of rows at a time as the zip reads it. */
+function populationCsv(population: Population): Readable {
+  const { occurrences } = population;
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i === 0 || i < occurrences.length; i += csvRowsPerChunk) {
+        yield Buffer.from(
+          stringify(
+            occurrences
+              .slice(i, i + csvRowsPerChunk)
+              .map((o) => [
+                o.id,
+                o.label,
+                o.status,
+                o.start,
+                o.due,
+                o.detail,
+                o.evidenceIds.join(' '),
+                o.eventIds.join(' '),
+              ]),
+            i === 0 ? { header: true, columns: populationColumns } : {},
+          ),
+        );
+      }
+    })(),
   );
 }
 
@@ -254,7 +276,7 @@ async function writeEntries(
   const { checkpoint } = ledger;
 
   for (const population of populations) {
-    await writer.addBuffer(`controls/${population.templateId}/population.csv`, populationCsv(population));
+    await writer.addStream(`controls/${population.templateId}/population.csv`, populationCsv(population));
   }
 
   // Evidence: each envelope under every in-scope control it proves, its payload, its file and
