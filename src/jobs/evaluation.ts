@@ -9,8 +9,10 @@ import { sql } from 'kysely';
 import type { Database, Trx } from '../db/database.ts';
 import type { Actor } from '../domains/audit/actor.ts';
 import { reconcileGovernance } from '../domains/governance/jml.service.ts';
+import { selectAccountsNamedByEvents } from '../domains/ingest/ingest.repository.ts';
 import {
   checksTriggeredBy,
+  isAccountScoped,
   type RunChecksSummary,
   runChecks,
 } from '../domains/monitoring/run-checks.service.ts';
@@ -26,7 +28,18 @@ const allChecks = '*';
 export interface TouchedFacts {
   eventClasses: number[];
   facts: string[];
+  /**
+   * When the change is confined to these accounts (events naming them, nothing else), checks that
+   * judge each account by its own facts re-evaluate just these accounts.
+   */
+  identityIds?: string[];
 }
+
+/**
+ * Past this many accounts a scoped evaluation is no cheaper than a whole one: the checks then
+ * run whole. (A pending evaluation absorbs the accounts of every change queued behind it.)
+ */
+export const maxScopedIdentities = 2000;
 
 export interface QueuedEvaluation {
   jobId: number;
@@ -47,13 +60,23 @@ export async function enqueueEvaluation(
 ): Promise<QueuedEvaluation | null> {
   const checkIds = checksTriggeredBy(touched);
   if (checkIds.length === 0) return null;
-  const job = await enqueueJob(
-    trx,
-    workspaceId,
-    evaluateChecksKind,
-    { checkIds, triggers: [trigger] },
-    { dedupeKey: evaluateChecksKind },
-  );
+  const ids = touched.identityIds;
+  const scoped = ids && ids.length > 0 && ids.length <= maxScopedIdentities;
+  // Pending jobs merge by uniting these arrays, so a check wanted whole by any change stays whole
+  // and identity governance is reconciled if any change asks for it.
+  const governance = [touchesGovernance(touched) ? 'reconcile' : 'unchanged'];
+  const payload = scoped
+    ? {
+        checkIds: checkIds.filter((id) => !isAccountScoped(id)),
+        scopedCheckIds: checkIds.filter(isAccountScoped),
+        identityIds: ids,
+        triggers: [trigger],
+        governance,
+      }
+    : { checkIds, triggers: [trigger], governance };
+  const job = await enqueueJob(trx, workspaceId, evaluateChecksKind, payload, {
+    dedupeKey: evaluateChecksKind,
+  });
   return { jobId: job.id, checkIds };
 }
 
@@ -92,13 +115,52 @@ export async function touchedByImport(
     facts.add('identity_settings');
   }
   if (counts.entitlementChanges > 0) facts.add('entitlements');
-  return { eventClasses, facts: [...facts].sort() };
+  const touched: TouchedFacts = { eventClasses, facts: [...facts].sort() };
+  if (confinedToAccounts(counts)) {
+    const named = await selectAccountsNamedByEvents(trx, workspaceId, { batchId });
+    if (named.everyEventNamesAnAccount) touched.identityIds = named.identityIds;
+  }
+  return touched;
+}
+
+/**
+ * Sign-ins alone neither start nor end employment, change an account's status or grant access:
+ * deprovisioning, onboarding and review tasks have nothing new to reconcile.
+ */
+function touchesGovernance(touched: TouchedFacts): boolean {
+  const signInClass = 3002;
+  return touched.eventClasses.some((c) => c !== signInClass) || touched.facts.some((f) => f !== 'identities');
+}
+
+/**
+ * A batch of events alone (no roster, snapshot or entitlement rows) changes only what the
+ * accounts its events name know: their sign-ins, lifecycle and first appearance.
+ */
+export function confinedToAccounts(counts: {
+  eventsStored: number;
+  people: number;
+  identities: number;
+  entitlementChanges: number;
+}): boolean {
+  return (
+    counts.eventsStored > 0 &&
+    counts.people === 0 &&
+    counts.identities === 0 &&
+    counts.entitlementChanges === 0
+  );
 }
 
 export interface EvaluationPayload {
   checkIds?: unknown;
+  scopedCheckIds?: unknown;
+  identityIds?: unknown;
+  governance?: unknown;
   triggers?: unknown;
   asOf?: unknown;
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 /** The `evaluate_checks` job: run the checks, then tell the subscribed channels what changed. */
@@ -108,19 +170,28 @@ export async function runEvaluation(
   payload: EvaluationPayload,
   actor: Actor = workerActor,
 ): Promise<RunChecksSummary> {
-  const ids = Array.isArray(payload.checkIds)
-    ? payload.checkIds.filter((c): c is string => typeof c === 'string')
-    : [];
-  const triggers = Array.isArray(payload.triggers)
-    ? payload.triggers.filter((t) => typeof t === 'string')
-    : [];
+  let ids = [...new Set(strings(payload.checkIds))];
+  let scopedIds = [...new Set(strings(payload.scopedCheckIds))].filter(isAccountScoped);
+  const identityIds = [...new Set(strings(payload.identityIds))];
+  const triggers = strings(payload.triggers);
+  if (ids.length === 0 && scopedIds.length === 0) ids = [allChecks];
+  // Too many accounts merged into one job: evaluating whole is cheaper than account by account.
+  if (identityIds.length === 0 || identityIds.length > maxScopedIdentities) {
+    ids = [...ids, ...scopedIds];
+    scopedIds = [];
+  }
+  const whole = ids.includes(allChecks);
   const summary = await runChecks(database, actor, workspaceId, {
-    checkIds: ids.length === 0 || ids.includes(allChecks) ? undefined : ids.sort(),
+    checkIds: whole ? undefined : ids.sort(),
+    identityScope: whole || scopedIds.length === 0 ? undefined : { checkIds: scopedIds.sort(), identityIds },
     asOf: typeof payload.asOf === 'string' ? new Date(payload.asOf) : undefined,
     trigger: [...new Set(triggers)].sort().join(',') || 'change',
   });
   // New facts may open, confirm or flag deprovisioning and revocation tasks.
-  await reconcileGovernance(database, workspaceId, actor, { asOf: new Date(summary.asOf) });
+  const governance = strings(payload.governance);
+  if (governance.length === 0 || governance.includes('reconcile')) {
+    await reconcileGovernance(database, workspaceId, actor, { asOf: new Date(summary.asOf) });
+  }
   await sweepNotifications(database, workspaceId);
   return summary;
 }

@@ -8,8 +8,9 @@ import { sql } from 'kysely';
 import type { Trx } from '../../db/database.ts';
 import type { ImportRecord } from '../../domains/events/event.model.ts';
 import type { BatchCounts } from '../../domains/ingest/ingest.repository.ts';
+import { selectAccountsNamedByEvents } from '../../domains/ingest/ingest.repository.ts';
 import { IngestWriter } from '../../domains/ingest/ingest-writer.ts';
-import { enqueueEvaluation, type TouchedFacts } from '../../jobs/evaluation.ts';
+import { confinedToAccounts, enqueueEvaluation, type TouchedFacts } from '../../jobs/evaluation.ts';
 
 export interface PushIngest {
   counts: BatchCounts;
@@ -36,7 +37,12 @@ async function touched(trx: Trx, workspaceId: string, writer: IngestWriter): Pro
     facts.add('identity_settings');
   }
   if (writer.counts.entitlementChanges > 0) facts.add('entitlements');
-  return { eventClasses, facts: [...facts].sort() };
+  const result: TouchedFacts = { eventClasses, facts: [...facts].sort() };
+  if (confinedToAccounts(writer.counts)) {
+    const named = await selectAccountsNamedByEvents(trx, workspaceId, { eventIds: writer.storedEventIds });
+    if (named.everyEventNamesAnAccount) result.identityIds = named.identityIds;
+  }
+  return result;
 }
 
 export async function ingestPush(

@@ -1,15 +1,34 @@
-import type { Insertable, Selectable } from 'kysely';
+import { type Insertable, type Selectable, sql } from 'kysely';
 import type { Trx } from '../../db/database.ts';
 import type { CheckResultsTable, FindingsTable } from '../monitoring/monitoring.tables.ts';
 
 export type FindingRow = Selectable<FindingsTable>;
 
+/** A jsonb column's value as a JSON value (callers hand some over already serialised). */
+function jsonValue(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
+// Many rows go in as one JSON recordset: one parameter instead of thousands (much cheaper to bind).
+const rowsPerStatement = 2000;
+
 export async function insertCheckResults(trx: Trx, rows: Insertable<CheckResultsTable>[]) {
-  for (let i = 0; i < rows.length; i += 500) {
-    await trx
-      .insertInto('check_results')
-      .values(rows.slice(i, i + 500))
-      .execute();
+  for (let i = 0; i < rows.length; i += rowsPerStatement) {
+    const chunk = rows.slice(i, i + rowsPerStatement).map((r) => ({
+      ...r,
+      subject: jsonValue(r.subject),
+      facts: jsonValue(r.facts ?? '{}'),
+    }));
+    await sql`
+      insert into check_results (
+        workspace_id, run_id, check_id, subject_key, subject, status, detail, facts, as_of, evidence_id
+      )
+      select r.workspace_id, r.run_id, r.check_id, r.subject_key, r.subject, r.status, r.detail, r.facts,
+        r.as_of, r.evidence_id
+      from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb) as r(
+        workspace_id uuid, run_id uuid, check_id text, subject_key text, subject jsonb, status text,
+        detail text, facts jsonb, as_of timestamptz, evidence_id text
+      )`.execute(trx);
   }
 }
 
@@ -24,8 +43,68 @@ export async function listLiveFindings(trx: Trx, workspaceId: string, checkIds: 
     .execute();
 }
 
+/** The live findings of these checks about these subjects only (a run scoped to a change). */
+export async function listLiveFindingsOfSubjects(
+  trx: Trx,
+  workspaceId: string,
+  checkIds: string[],
+  subjectKeys: string[],
+) {
+  if (checkIds.length === 0 || subjectKeys.length === 0) return [];
+  return trx
+    .selectFrom('findings')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('status', '<>', 'closed')
+    .where('check_id', 'in', checkIds)
+    .where(sql<boolean>`subject_key = any(${subjectKeys}::text[])`)
+    .execute();
+}
+
+/** Per check, how many of its findings are open (suppressed ones excepted). */
+export async function countOpenFindingsByCheck(trx: Trx, workspaceId: string, checkIds: string[]) {
+  if (checkIds.length === 0) return new Map<string, number>();
+  const rows = await trx
+    .selectFrom('findings')
+    .select(['check_id', sql<number>`count(*)::int`.as('open')])
+    .where('workspace_id', '=', workspaceId)
+    .where('status', '=', 'open')
+    .where('check_id', 'in', checkIds)
+    .groupBy('check_id')
+    .execute();
+  return new Map(rows.map((r) => [r.check_id, r.open]));
+}
+
 export async function insertFinding(trx: Trx, values: Insertable<FindingsTable>) {
   return trx.insertInto('findings').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+/** Several new findings in one statement, returned in the order given. */
+export async function insertFindings(trx: Trx, values: Insertable<FindingsTable>[]) {
+  const rows: FindingRow[] = [];
+  for (let i = 0; i < values.length; i += rowsPerStatement) {
+    const chunk = values.slice(i, i + rowsPerStatement);
+    const json = chunk.map((v) => ({ ...v, subject: jsonValue(v.subject) }));
+    const { rows: inserted } = await sql<FindingRow>`
+      insert into findings (
+        workspace_id, check_id, subject_key, subject, control_ids, criteria, severity, status, detail,
+        opened_at, closed_at, deadline, owner, evidence_ids, closing_evidence_id, exception_id
+      )
+      select f.workspace_id, f.check_id, f.subject_key, f.subject, f.control_ids, f.criteria, f.severity,
+        f.status, f.detail, f.opened_at, f.closed_at, f.deadline, f.owner, coalesce(f.evidence_ids, '{}'),
+        f.closing_evidence_id, f.exception_id
+      from jsonb_to_recordset(${JSON.stringify(json)}::jsonb) as f(
+        workspace_id uuid, check_id text, subject_key text, subject jsonb, control_ids text[],
+        criteria text[], severity text, status text, detail text, opened_at timestamptz,
+        closed_at timestamptz, deadline timestamptz, owner text, evidence_ids text[],
+        closing_evidence_id text, exception_id uuid
+      )
+      returning *`.execute(trx);
+    // RETURNING gives no order guarantee: match by the live key, unique among open findings.
+    const byKey = new Map(inserted.map((r) => [`${r.check_id}\u0000${r.subject_key}`, r]));
+    for (const v of chunk) rows.push(byKey.get(`${v.check_id}\u0000${v.subject_key}`)!);
+  }
+  return rows;
 }
 
 export async function updateFinding(
@@ -102,6 +181,30 @@ export async function insertTask(
     })
     .returning('id')
     .executeTakeFirstOrThrow();
+}
+
+export interface NewTask {
+  workspaceId: string;
+  kind: string;
+  title: string;
+  findingId: string | null;
+  assignee: string | null;
+  dueAt: Date | null;
+  details: Record<string, unknown>;
+}
+
+/** Several open tasks in one statement. */
+export async function insertTasks(trx: Trx, tasks: NewTask[]) {
+  for (let i = 0; i < tasks.length; i += rowsPerStatement) {
+    const chunk = tasks.slice(i, i + rowsPerStatement);
+    await sql`
+      insert into tasks (workspace_id, kind, title, finding_id, assignee, status, due_at, details)
+      select t."workspaceId", t.kind, t.title, t."findingId", t.assignee, 'open', t."dueAt", t.details
+      from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb) as t(
+        "workspaceId" uuid, kind text, title text, "findingId" uuid, assignee text, "dueAt" timestamptz,
+        details jsonb
+      )`.execute(trx);
+  }
 }
 
 export async function completeTasksForFinding(

@@ -149,7 +149,7 @@ async function insertItem(
   return true;
 }
 
-/** Opens the onboarding set of each new hire (once), due from the start date. */
+/** Opens the onboarding set of each new hire (once), due from the start date (or from now, if later). */
 async function openOnboarding(
   trx: Trx,
   workspaceId: string,
@@ -190,7 +190,11 @@ async function openOnboarding(
       trigger: hire.trigger,
       managerEmail: hire.managerEmail,
     };
-    const due = (days: number) => new Date(hire.startedAt.getTime() + days * day);
+    // Deadlines count from the start date, or from the day the hire is first seen if that is later:
+    // a hire learned of late (Assay installed after they joined) is not overdue on arrival.
+    const seenOn = Math.floor(asOf.getTime() / day) * day;
+    const from = Math.max(hire.startedAt.getTime(), seenOn);
+    const due = (days: number) => new Date(from + days * day);
     for (const p of policies) {
       if (
         await insertItem(

@@ -60,6 +60,13 @@ export interface CheckDefinition<
    */
   controls?: string[];
   triggers: CheckTriggers;
+  /**
+   * `identity` when the check judges each account by that account's own facts alone (its events,
+   * snapshots, entitlements and person); `person` when it judges each person by the facts of
+   * their own accounts. A change confined to a few accounts then re-evaluates just those accounts
+   * (and their people), which keeps event-to-finding latency flat as the workspace grows.
+   */
+  scope?: 'identity' | 'person';
   /** Tunable settings and their defaults (per-workspace overrides in check_settings). */
   defaults: S;
   /** Hours a failure may last before it opens a finding ("at risk" meanwhile); 0 = at once. */

@@ -7,20 +7,46 @@ export async function selectPeople(trx: Trx, workspaceId: string) {
   return trx.selectFrom('people').selectAll().where('workspace_id', '=', workspaceId).execute();
 }
 
-export async function selectIdentities(trx: Trx, workspaceId: string, asOf: Date) {
-  return trx
+/**
+ * The accounts an evaluation scoped to a change looks at (see `Facts`); undefined means all. Every
+ * read below narrows to them when given.
+ */
+export type IdentityScope = readonly string[] | undefined;
+
+/** The people these accounts belong to, and every account of those people. */
+export async function selectAccountsOfSamePeople(
+  trx: Trx,
+  workspaceId: string,
+  identityIds: readonly string[],
+) {
+  const result = await sql<{ id: string; person_id: string }>`
+    select mine.id, mine.person_id from identities mine
+    where mine.workspace_id = ${workspaceId} and mine.person_id in (
+      select person_id from identities
+      where workspace_id = ${workspaceId} and id = any(${[...identityIds]}::uuid[]) and person_id is not null)`.execute(
+    trx,
+  );
+  return {
+    personIds: [...new Set(result.rows.map((r) => r.person_id))],
+    identityIds: result.rows.map((r) => r.id),
+  };
+}
+
+export async function selectIdentities(trx: Trx, workspaceId: string, asOf: Date, scope?: IdentityScope) {
+  let q = trx
     .selectFrom('identities')
     .selectAll()
     .where('workspace_id', '=', workspaceId)
-    .where('first_seen_at', '<=', asOf)
-    .execute();
+    .where('first_seen_at', '<=', asOf);
+  if (scope) q = q.where(sql<boolean>`id = any(${[...scope]}::uuid[])`);
+  return q.execute();
 }
 
 /**
  * Per identity and source, the latest snapshot taken at or before `asOf` — or, when none was taken
  * by then, the earliest one after it (a report pulled later is the best record of that time).
  */
-export async function selectObservations(trx: Trx, workspaceId: string, asOf: Date) {
+export async function selectObservations(trx: Trx, workspaceId: string, asOf: Date, scope?: IdentityScope) {
   const result = await sql<{
     identity_id: string;
     source: string;
@@ -36,7 +62,7 @@ export async function selectObservations(trx: Trx, workspaceId: string, asOf: Da
       identity_id, source, observed_at, status, mfa_enabled, password_enabled, last_login_at,
       password_last_used_at, data
     from identity_observations
-    where workspace_id = ${workspaceId}
+    where workspace_id = ${workspaceId}${scope ? sql` and identity_id = any(${[...scope]}::uuid[])` : sql``}
     order by identity_id, source, (observed_at <= ${asOf}) desc,
       case when observed_at <= ${asOf} then observed_at end desc,
       observed_at asc`.execute(trx);
@@ -47,6 +73,8 @@ export interface EventQuery {
   classUids?: number[];
   since?: Date;
   until: Date;
+  /** Only events whose actor or target is one of these accounts. */
+  identityIds?: IdentityScope;
 }
 
 export async function selectEvents(trx: Trx, workspaceId: string, query: EventQuery) {
@@ -71,6 +99,12 @@ export async function selectEvents(trx: Trx, workspaceId: string, query: EventQu
     .where('time', '<=', query.until);
   if (query.since) q = q.where('time', '>=', query.since);
   if (query.classUids && query.classUids.length > 0) q = q.where('class_uid', 'in', query.classUids);
+  if (query.identityIds) {
+    const ids = [...query.identityIds];
+    q = q.where(
+      sql<boolean>`(actor_identity_id = any(${ids}::uuid[]) or target_identity_id = any(${ids}::uuid[]))`,
+    );
+  }
   return q.orderBy('time').orderBy('id').execute();
 }
 
@@ -107,25 +141,32 @@ export async function selectVendorRecords(trx: Trx, workspaceId: string, actions
     .execute();
 }
 
-export async function selectEntitlementChanges(trx: Trx, workspaceId: string, asOf: Date) {
-  return trx
+export async function selectEntitlementChanges(
+  trx: Trx,
+  workspaceId: string,
+  asOf: Date,
+  scope?: IdentityScope,
+) {
+  let q = trx
     .selectFrom('entitlement_changes')
     .selectAll()
     .where('workspace_id', '=', workspaceId)
-    .where('at', '<=', asOf)
-    .orderBy('at')
-    .orderBy('id')
-    .execute();
+    .where('at', '<=', asOf);
+  if (scope) q = q.where(sql<boolean>`identity_id = any(${[...scope]}::uuid[])`);
+  return q.orderBy('at').orderBy('id').execute();
 }
 
 /** Per identity, the latest successful interactive sign-in at or before `asOf`. */
-export async function selectLastLogins(trx: Trx, workspaceId: string, asOf: Date) {
+export async function selectLastLogins(trx: Trx, workspaceId: string, asOf: Date, scope?: IdentityScope) {
+  const only = scope
+    ? sql` and (actor_identity_id = any(${[...scope]}::uuid[]) or target_identity_id = any(${[...scope]}::uuid[]))`
+    : sql``;
   const result = await sql<{ identity_id: string; last_login: Date }>`
     select coalesce(target_identity_id, actor_identity_id) as identity_id, max(time) as last_login
     from events
     where workspace_id = ${workspaceId} and class_uid = 3002 and activity_id = 1
       and outcome = 'success' and time <= ${asOf}
-      and coalesce(target_identity_id, actor_identity_id) is not null
+      and coalesce(target_identity_id, actor_identity_id) is not null${only}
     group by 1`.execute(trx);
   return result.rows;
 }

@@ -7,6 +7,7 @@ import type { Trx } from '../../db/database.ts';
 import type { NormalizedEvent } from '../events/event.model.ts';
 import {
   type EventQuery,
+  type IdentityScope,
   selectEntitlementChanges,
   selectEvents,
   selectIdentities,
@@ -131,6 +132,12 @@ function later(a: Date | null, b: Date | null): Date | null {
 export class Facts {
   readonly asOf: Date;
   readonly workspaceId: string;
+  /**
+   * When set, these facts describe only these accounts: their events (as actor or target), their
+   * snapshots, sign-ins and entitlements. People and registers stay whole. Only checks that judge
+   * each account by its own facts run over scoped facts (`scope: 'identity'` on the check).
+   */
+  readonly identityScope: IdentityScope;
   readonly #trx: Trx;
   #people?: Promise<PersonView[]>;
   #identities?: Promise<IdentityView[]>;
@@ -141,10 +148,11 @@ export class Facts {
   readonly #registers = new Map<string, Promise<unknown>>();
   readonly #vendor = new Map<string, Promise<VendorRecordView[]>>();
 
-  constructor(trx: Trx, workspaceId: string, asOf: Date) {
+  constructor(trx: Trx, workspaceId: string, asOf: Date, identityScope?: IdentityScope) {
     this.#trx = trx;
     this.workspaceId = workspaceId;
     this.asOf = asOf;
+    this.identityScope = identityScope;
   }
 
   /**
@@ -202,11 +210,15 @@ export class Facts {
     return this.#people;
   }
 
-  events(query: Omit<EventQuery, 'until'> = {}): Promise<EventView[]> {
+  events(query: Omit<EventQuery, 'until' | 'identityIds'> = {}): Promise<EventView[]> {
     const key = JSON.stringify(query);
     let cached = this.#events.get(key);
     if (!cached) {
-      cached = selectEvents(this.#trx, this.workspaceId, { ...query, until: this.asOf }).then((rows) =>
+      cached = selectEvents(this.#trx, this.workspaceId, {
+        ...query,
+        until: this.asOf,
+        identityIds: this.identityScope,
+      }).then((rows) =>
         rows.map((r) => ({
           id: r.id,
           source: r.source,
@@ -231,9 +243,9 @@ export class Facts {
   identities(): Promise<IdentityView[]> {
     this.#identities ??= (async () => {
       const [rows, observations, logins, people, lifecycle] = await Promise.all([
-        selectIdentities(this.#trx, this.workspaceId, this.asOf),
-        selectObservations(this.#trx, this.workspaceId, this.asOf),
-        selectLastLogins(this.#trx, this.workspaceId, this.asOf),
+        selectIdentities(this.#trx, this.workspaceId, this.asOf, this.identityScope),
+        selectObservations(this.#trx, this.workspaceId, this.asOf, this.identityScope),
+        selectLastLogins(this.#trx, this.workspaceId, this.asOf, this.identityScope),
         this.people(),
         this.events({ classUids: [3001] }),
       ]);
@@ -367,7 +379,7 @@ export class Facts {
   }
 
   async #selectChanges() {
-    const rows = await selectEntitlementChanges(this.#trx, this.workspaceId, this.asOf);
+    const rows = await selectEntitlementChanges(this.#trx, this.workspaceId, this.asOf, this.identityScope);
     return rows.map((r) => ({
       granted: r.granted,
       view: {

@@ -15,16 +15,19 @@ import { announceExpiredExceptions, transitionFinding } from '../findings/except
 import {
   closeControlInterval,
   completeTasksForFinding,
+  countOpenFindingsByCheck,
   currentControlStatuses,
   type FindingRow,
   finishCheckRun,
   insertCheckResults,
   insertCheckRun,
-  insertFinding,
-  insertTask,
+  insertFindings,
+  insertTasks,
   listActiveExceptions,
   listCheckSettings,
   listLiveFindings,
+  listLiveFindingsOfSubjects,
+  type NewTask,
   openControlInterval,
   updateFinding,
 } from '../findings/findings.repository.ts';
@@ -32,8 +35,9 @@ import { getWorkspace } from '../workspaces/workspaces.service.ts';
 import { type CheckDefinition, type CheckOutcome, subjectKey } from './check.types.ts';
 import { builtInCheckById, builtInChecks } from './checks/index.ts';
 import { controlsServedBy, loadCustomChecks } from './checks.service.ts';
+import { selectAccountsOfSamePeople } from './facts.repository.ts';
 import { Facts } from './facts.ts';
-import type { CheckResultsTable } from './monitoring.tables.ts';
+import type { CheckResultsTable, FindingsTable } from './monitoring.tables.ts';
 
 const hour = 3600 * 1000;
 const day = 24 * hour;
@@ -45,6 +49,11 @@ export interface RunChecksOptions {
   checkIds?: string[] | undefined;
   /** What caused the run: `manual`, `import`, `schedule`, `webhook`… */
   trigger?: string | undefined;
+  /**
+   * Checks to re-evaluate for a few accounts only (a change confined to them): each must be
+   * account-scoped (`scope: 'identity'`); one also listed in `checkIds` runs whole.
+   */
+  identityScope?: { checkIds: string[]; identityIds: string[] } | undefined;
 }
 
 export interface RunChecksSummary {
@@ -57,7 +66,14 @@ export interface RunChecksSummary {
   findingsOpened: number;
   findingsClosed: number;
   findingsOpen: number;
+  /** When some checks judged only the accounts a change named: how many accounts, and which checks. */
+  scoped: { accounts: number; checks: string[] } | null;
   drift: { control: string; from: string; to: string }[];
+}
+
+/** Whether a change confined to some accounts may re-evaluate this check for those accounts (or their people) alone. */
+export function isAccountScoped(checkId: string): boolean {
+  return builtInCheckById.get(checkId)?.scope !== undefined;
 }
 
 /** The checks a set of changed facts touches (change-triggered evaluation). */
@@ -98,11 +114,33 @@ export async function runChecks(
   }
   // Custom checks (custom.*) live in the workspace; they are loaded inside its transaction.
   const isCustom = (id: string) => id.startsWith('custom.');
-  const requested = resolveChecks(options.checkIds?.filter((id) => !isCustom(id)));
-  const customIds = options.checkIds?.filter(isCustom);
+  const scope = options.identityScope;
+  let requested: CheckDefinition[];
+  let customIds: string[] | undefined;
+  let scoped: Scope | undefined;
+  // Scoping applies to a named set of checks; a run of every check is whole.
+  if (scope && options.checkIds !== undefined && scope.checkIds.length > 0) {
+    const whole = new Set(options.checkIds ?? []);
+    const partial = resolveChecks(scope.checkIds).filter((c) => !whole.has(c.id));
+    const notScoped = partial.find((c) => c.scope === undefined);
+    if (notScoped) {
+      throw new AssayError('validation_failed', `check "${notScoped.id}" cannot be scoped to accounts`, {
+        field: 'identityScope.checkIds',
+      });
+    }
+    requested = [...resolveChecks(options.checkIds?.filter((id) => !isCustom(id)) ?? []), ...partial];
+    customIds = options.checkIds?.filter(isCustom) ?? [];
+    scoped =
+      partial.length > 0
+        ? { checkIds: new Set(partial.map((c) => c.id)), identityIds: [...new Set(scope.identityIds)].sort() }
+        : undefined;
+  } else {
+    requested = resolveChecks(options.checkIds?.filter((id) => !isCustom(id)));
+    customIds = options.checkIds?.filter(isCustom);
+  }
   const workspace = await getWorkspace(database, workspaceRef);
   return database.inWorkspace(workspace.id, async (trx) => {
-    const custom = await loadCustomChecks(trx, workspace.id, customIds);
+    const custom = customIds?.length === 0 ? [] : await loadCustomChecks(trx, workspace.id, customIds);
     return evaluate(
       trx,
       workspace.id,
@@ -111,8 +149,15 @@ export async function runChecks(
       [...requested, ...custom],
       asOf,
       options.trigger ?? 'manual',
+      scoped,
     );
   });
+}
+
+/** The part of a run confined to some accounts: these checks judge only these accounts. */
+interface Scope {
+  checkIds: Set<string>;
+  identityIds: string[];
 }
 
 async function evaluate(
@@ -123,6 +168,7 @@ async function evaluate(
   requested: CheckDefinition[],
   asOf: Date,
   trigger: string,
+  scope: Scope | undefined,
 ): Promise<RunChecksSummary> {
   const runId = randomUUID();
   const overrides = new Map((await listCheckSettings(trx, workspaceId)).map((s) => [s.check_id, s]));
@@ -139,16 +185,37 @@ async function evaluate(
   const exceptions = await listActiveExceptions(trx, workspaceId, asOf);
   const exceptionFor = (checkId: string, key: string) =>
     exceptions.find((e) => e.check_id === checkId && e.subject_key === key) ?? null;
+  const isScoped = (check: CheckDefinition) => scope?.checkIds.has(check.id) === true;
+  // Person-scoped checks judge the people of the changed accounts, over all of their accounts.
+  const people =
+    scope && checks.some((c) => isScoped(c) && c.scope === 'person')
+      ? await selectAccountsOfSamePeople(trx, workspaceId, scope.identityIds)
+      : { personIds: [], identityIds: [] };
+  const inScope = new Set([
+    ...(scope?.identityIds ?? []).map((id) => subjectKey({ type: 'identity', id, name: '' })),
+    ...people.personIds.map((id) => subjectKey({ type: 'person', id, name: '' })),
+  ]);
   const live = new Map<string, FindingRow>();
-  for (const f of await listLiveFindings(
-    trx,
-    workspaceId,
-    checks.map((c) => c.id),
-  )) {
-    live.set(`${f.check_id}\u0000${f.subject_key}`, f);
-  }
+  const [whole, scopedLive] = await Promise.all([
+    listLiveFindings(
+      trx,
+      workspaceId,
+      checks.filter((c) => !isScoped(c)).map((c) => c.id),
+    ),
+    listLiveFindingsOfSubjects(
+      trx,
+      workspaceId,
+      checks.filter(isScoped).map((c) => c.id),
+      [...inScope],
+    ),
+  ]);
+  for (const f of [...whole, ...scopedLive]) live.set(`${f.check_id}\u0000${f.subject_key}`, f);
 
   const facts = new Facts(trx, workspaceId, asOf);
+  const accountFacts = scope ? new Facts(trx, workspaceId, asOf, scope.identityIds) : facts;
+  const personFacts = scope ? new Facts(trx, workspaceId, asOf, people.identityIds) : facts;
+  const newFindings: Insertable<FindingsTable>[] = [];
+  const newTasks: (Omit<NewTask, 'findingId' | 'assignee' | 'dueAt'> & { live: string })[] = [];
   const results: Insertable<CheckResultsTable>[] = [];
   const atRisk = new Set<string>();
   const evaluated = new Set<string>();
@@ -161,12 +228,19 @@ async function evaluate(
       ...check.defaults,
       ...((overrides.get(check.id)?.settings ?? {}) as Record<string, never>),
     };
-    const evaluatedOutcomes: CheckOutcome[] = await check.evaluate(facts, settings);
+    const scoped = isScoped(check);
+    const evaluatedOutcomes: CheckOutcome[] = await check.evaluate(
+      !scoped ? facts : check.scope === 'person' ? personFacts : accountFacts,
+      settings,
+    );
     evaluated.add(check.id);
     const mapped = controlsByCheck.get(check.id) ?? [];
     const seen = new Set<string>();
     const outcomes = evaluatedOutcomes.filter((o) => {
       const key = subjectKey(o.subject);
+      // A scoped run speaks only of its accounts and people: another account seen through a
+      // shared event is judged on partial facts, so its verdict is left to its own evaluation.
+      if (scoped && !inScope.has(key)) return false;
       if (seen.has(key)) return false;
       seen.add(key);
       return true;
@@ -205,7 +279,8 @@ async function evaluate(
         }
         const exception = exceptionFor(check.id, key);
         if (!current) {
-          const finding = await insertFinding(trx, {
+          // New findings and their tasks are written together after the checks, in few statements.
+          newFindings.push({
             workspace_id: workspaceId,
             check_id: check.id,
             subject_key: key,
@@ -224,15 +299,12 @@ async function evaluate(
             evidence_ids: evidenceId ? [evidenceId] : [],
           });
           opened++;
-          live.set(`${check.id}\u0000${key}`, finding);
           if (!exception) {
-            await insertTask(trx, {
+            newTasks.push({
               workspaceId,
               kind: 'remediate_finding',
               title: `${check.title}: ${outcome.subject.name}`,
-              findingId: finding.id,
-              assignee: finding.owner,
-              dueAt: finding.deadline,
+              live: `${check.id}\u0000${key}`,
               details: { checkId: check.id, subject: outcome.subject },
             });
           }
@@ -282,7 +354,21 @@ async function evaluate(
       closed++;
     }
   }
+  const inserted = await insertFindings(trx, newFindings);
+  const byLiveKey = new Map(inserted.map((f) => [`${f.check_id}\u0000${f.subject_key}`, f]));
+  await insertTasks(
+    trx,
+    newTasks.map(({ live: key, ...task }) => {
+      const finding = byLiveKey.get(key)!;
+      return { ...task, findingId: finding.id, assignee: finding.owner, dueAt: finding.deadline };
+    }),
+  );
   await insertCheckResults(trx, results);
+  const openByCheck = await countOpenFindingsByCheck(
+    trx,
+    workspaceId,
+    checks.map((c) => c.id),
+  );
 
   const drift = await updateControlTimelines(
     trx,
@@ -292,8 +378,9 @@ async function evaluate(
     controls,
     controlsByCheck,
     evaluated,
-    live,
+    new Set(openByCheck.keys()),
     atRisk,
+    new Set(checks.filter(isScoped).map((c) => c.id)),
     results,
   );
   await finishCheckRun(trx, workspaceId, runId, results.length, failures);
@@ -310,9 +397,12 @@ async function evaluate(
       opened,
       closed,
       drift: drift.length,
+      ...(scope
+        ? { scopedTo: { accounts: scope.identityIds.length, checks: [...scope.checkIds].sort() } }
+        : {}),
     },
   });
-  const openCount = [...live.values()].filter((f) => f.status === 'open').length;
+  const openCount = [...openByCheck.values()].reduce((sum, n) => sum + n, 0);
   return {
     runId,
     workspace: slug,
@@ -323,6 +413,7 @@ async function evaluate(
     findingsOpened: opened,
     findingsClosed: closed,
     findingsOpen: openCount,
+    scoped: scope ? { accounts: scope.identityIds.length, checks: [...scope.checkIds].sort() } : null,
     drift,
   };
 }
@@ -389,8 +480,9 @@ async function updateControlTimelines(
   controls: Awaited<ReturnType<typeof listControlRows>>,
   controlsByCheck: Map<string, typeof controls>,
   evaluated: Set<string>,
-  live: Map<string, FindingRow>,
+  failing: Set<string>,
   atRisk: Set<string>,
+  partial: Set<string>,
   results: Insertable<CheckResultsTable>[],
 ) {
   const checksByControl = new Map<string, string[]>();
@@ -401,7 +493,6 @@ async function updateControlTimelines(
   const judged = new Set(
     results.filter((r) => r.status === 'pass' || r.status === 'fail').map((r) => r.check_id),
   );
-  const failing = new Set([...live.values()].filter((f) => f.status === 'open').map((f) => f.check_id));
   const current = new Map((await currentControlStatuses(trx, workspaceId)).map((i) => [i.control_id, i]));
   const drift: { control: string; from: string; to: string }[] = [];
   for (const control of controls) {
@@ -426,6 +517,10 @@ async function updateControlTimelines(
       reason = `evaluated; nothing to judge: ${checkIds.filter((id) => evaluated.has(id)).join(', ')}`;
     }
     const previous = current.get(control.id);
+    // A run scoped to some accounts cannot tell that others are no longer at risk: that stays
+    // until a whole evaluation (scheduled, or the next unscoped change) says otherwise.
+    if (status === 'passing' && previous?.status === 'at_risk' && checkIds.some((id) => partial.has(id)))
+      continue;
     if (previous?.status === status) continue;
     if (previous) {
       // A retrospective run older than the current interval does not rewrite the timeline.
