@@ -180,7 +180,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     smtpFrom: env.ASSAY_SMTP_FROM || 'Assay <assay@localhost>',
     benchLatencySeconds: parseInteger(
       'ASSAY_BENCH_LATENCY_SECONDS',
-      env.ASSAY_BENCH_LATENCY_SECONDS ?? '10',
+      env.ASSAY_BENCH_LATENCY_SECONDS ?? '60',
       1,
       3600,
     ),
