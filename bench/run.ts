@@ -34,7 +34,16 @@ export interface BenchModule {
   run(report: BenchReport): Promise<void>;
 }
 
-export const benchmarks: BenchModule[] = [importBench, latency, ledger, readiness, exportBench, api];
+/**
+ * The browser benchmark is loaded only when it runs: it drives Chromium through playwright-core,
+ * a development dependency, and notes itself skipped where Chromium is not installed.
+ */
+const web: BenchModule = {
+  name: 'web',
+  run: async (report) => (await import('./web.bench.ts')).run(report),
+};
+
+export const benchmarks: BenchModule[] = [importBench, latency, ledger, readiness, exportBench, api, web];
 
 export interface BenchResult {
   benchmark: string;

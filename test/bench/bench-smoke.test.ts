@@ -18,6 +18,7 @@ import {
   selectBenchmarks,
 } from '../../bench/run.ts';
 import { loadConfig } from '../../src/config.ts';
+import { hasChromium } from '../web/harness.ts';
 
 /** Figures each benchmark must report (a word of the metric's name each). */
 const expected: Record<string, RegExp[]> = {
@@ -35,6 +36,7 @@ const expected: Record<string, RegExp[]> = {
     /raw zip.*baseline/,
   ],
   'api under load': [/healthz \(baseline\) p99/, /GET controls p99/, /GET findings p50/, /rate/],
+  web: [/portfolio/, /dashboard/],
 };
 
 test('benchmarks are selected by any of several words, and an unknown word is an error', () => {
@@ -65,6 +67,10 @@ test('every benchmark runs in quick mode and reports finite figures, merged into
     benchmarks.map((b) => b.name),
   );
   for (const result of results) {
+    if (result.benchmark === 'web' && !hasChromium) {
+      assert.match(result.notes.join('\n'), /skipped, Chromium is not installed/);
+      continue;
+    }
     assert.ok(result.metrics.length > 0, `${result.benchmark} reported no figure`);
     for (const m of result.metrics) {
       assert.ok(Number.isFinite(m.value), `${result.benchmark}: ${m.name} = ${m.value}`);
