@@ -57,13 +57,14 @@ function signIns(emails: string[], at: number): string {
 async function scratchDatabase(
   report: BenchReport,
   serverUrl: string | undefined,
-): Promise<{ database: Database; drop: () => Promise<void> }> {
+): Promise<{ database: Database; workerDatabase: Database; drop: () => Promise<void> }> {
   const config = { ...report.config, databaseUrl: serverUrl };
   if (config.databaseUrl === undefined) {
     const pglite = await PGlite.create({ parsers: { 20: (v: string) => Number.parseInt(v, 10) } });
     const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: undefined }, { pglite });
     return {
       database,
+      workerDatabase: database,
       drop: async () => {
         await database.close();
         await pglite.close();
@@ -78,9 +79,13 @@ async function scratchDatabase(
   const url = new URL(config.databaseUrl);
   url.pathname = `/${scratch}`;
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: url.toString() });
+  // The worker role has its own connections, as a worker process deployed beside the API does.
+  const workerDatabase = await openDatabase({ dataDir: config.dataDir, databaseUrl: url.toString() });
   return {
     database,
+    workerDatabase,
     drop: async () => {
+      await workerDatabase.close();
       await database.close();
       const dropper = new pg.Client({ connectionString: config.databaseUrl });
       await dropper.connect();
@@ -113,7 +118,7 @@ async function measure(report: BenchReport, serverUrl: string | undefined): Prom
       `worker concurrency ${engine === 'pglite' ? 1 : config.workerConcurrency}`,
   );
 
-  const { database, drop } = await scratchDatabase(report, serverUrl);
+  const { database, workerDatabase, drop } = await scratchDatabase(report, serverUrl);
   try {
     await migrate(database);
     const workspaces: { id: string; slug: string }[] = [];
@@ -122,7 +127,7 @@ async function measure(report: BenchReport, serverUrl: string | undefined): Prom
     }
     const workspaceIds = workspaces.map((w) => w.id);
     const secrets = openSecretBox({ ...config, secretKey: randomBytes(32).toString('hex') });
-    const worker = new Worker(database, jobHandlers({ database, config, secrets }), {
+    const worker = new Worker(workerDatabase, jobHandlers({ database: workerDatabase, config, secrets }), {
       pollMs: config.workerPollMs,
       concurrency: engine === 'pglite' ? 1 : config.workerConcurrency,
       leaseSeconds: config.jobLeaseSeconds,

@@ -10,8 +10,11 @@ export class Mutex {
 
   async acquire(): Promise<() => void> {
     let release!: () => void;
+    // The next holder gets the connection on the following turn of the event loop, not at once:
+    // PGlite answers without I/O, so back-to-back transactions would otherwise hold the loop and
+    // starve timers and sockets (an HTTP request, a poll) until the whole queue had drained.
     const next = new Promise<void>((resolve) => {
-      release = resolve;
+      release = () => setImmediate(resolve);
     });
     const previous = this.#tail;
     this.#tail = previous.then(() => next);

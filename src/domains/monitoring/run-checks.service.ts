@@ -223,6 +223,13 @@ async function evaluate(
   let closed = 0;
   let failures = 0;
 
+  // First every check judges; then all verdicts go into the ledger in one append; then findings.
+  const judged: {
+    check: CheckDefinition;
+    mapped: typeof controls;
+    seen: Set<string>;
+    outcomes: CheckOutcome[];
+  }[] = [];
   for (const check of checks) {
     const settings = {
       ...check.defaults,
@@ -245,15 +252,11 @@ async function evaluate(
       seen.add(key);
       return true;
     });
-    const evidenceBySubject = await recordResultEvidence(
-      trx,
-      workspaceId,
-      check,
-      mapped,
-      outcomes,
-      asOf,
-      runId,
-    );
+    judged.push({ check, mapped, seen, outcomes });
+  }
+  const evidenceByCheck = await recordResultEvidence(trx, workspaceId, judged, asOf, runId);
+  for (const { check, mapped, seen, outcomes } of judged) {
+    const evidenceBySubject = evidenceByCheck.get(check.id) ?? new Map<string, string>();
     for (const outcome of outcomes) {
       const key = subjectKey(outcome.subject);
       const evidenceId = evidenceBySubject.get(key) ?? null;
@@ -422,27 +425,28 @@ async function evaluate(
 const resultsPerEvidenceItem = 1000;
 
 /**
- * Preserves a check's verdicts in the evidence ledger (the raw material of Type II: each day's
- * monitoring) and returns the evidence id per subject, which findings cite.
+ * Preserves the checks' verdicts in the evidence ledger (the raw material of Type II: each day's
+ * monitoring), all in one append, and returns per check the evidence id per subject, which
+ * findings cite.
  */
 async function recordResultEvidence(
   trx: Trx,
   workspaceId: string,
-  check: CheckDefinition,
-  controls: { template_id: string }[],
-  outcomes: CheckOutcome[],
+  judged: { check: CheckDefinition; mapped: { template_id: string }[]; outcomes: CheckOutcome[] }[],
   asOf: Date,
   runId: string,
-): Promise<Map<string, string>> {
-  const bySubject = new Map<string, string>();
-  if (outcomes.length === 0) return bySubject;
-  const chunks: CheckOutcome[][] = [];
-  for (let i = 0; i < outcomes.length; i += resultsPerEvidenceItem)
-    chunks.push(outcomes.slice(i, i + resultsPerEvidenceItem));
+): Promise<Map<string, Map<string, string>>> {
+  const chunks: { check: CheckDefinition; controls: { template_id: string }[]; chunk: CheckOutcome[] }[] = [];
+  for (const { check, mapped, outcomes } of judged) {
+    for (let i = 0; i < outcomes.length; i += resultsPerEvidenceItem)
+      chunks.push({ check, controls: mapped, chunk: outcomes.slice(i, i + resultsPerEvidenceItem) });
+  }
+  const byCheck = new Map<string, Map<string, string>>();
+  if (chunks.length === 0) return byCheck;
   const records = await appendEvidence(
     trx,
     workspaceId,
-    chunks.map((chunk) => ({
+    chunks.map(({ check, controls, chunk }) => ({
       kind: 'check.result',
       controls: controls.map((c) => c.template_id),
       criteria: check.criteria,
@@ -465,10 +469,12 @@ async function recordResultEvidence(
       },
     })),
   );
-  chunks.forEach((chunk, index) => {
+  chunks.forEach(({ check, chunk }, index) => {
+    const bySubject = byCheck.get(check.id) ?? new Map<string, string>();
+    byCheck.set(check.id, bySubject);
     for (const o of chunk) bySubject.set(subjectKey(o.subject), records[index]!.id);
   });
-  return bySubject;
+  return byCheck;
 }
 
 /** Recomputes the status of every control a run touched and records changes as new intervals. */
