@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/database.ts';
+import { signInWithPassword } from '../../src/domains/accounts/sign-in.service.ts';
 import { seedDemoOnStart } from '../../src/domains/demo/start-demo.ts';
 import { listAllWorkspaces } from '../../src/domains/workspaces/workspaces.service.ts';
 import { AssayError } from '../../src/errors.ts';
@@ -37,7 +39,13 @@ test('an empty data directory is seeded with the demo, with progress lines; one 
   assert.equal(summary?.msp, 'bluepeak');
   assert.ok(lines[0]?.startsWith('demo: empty data directory'), lines[0]);
   assert.ok(lines.some((l) => l.startsWith('demo: ') && l.includes('acme')));
-  assert.match(lines.at(-1) ?? '', /^demo: seeded bluepeak with acme \(8 people\)/);
+  assert.match(lines.at(-2) ?? '', /^demo: seeded bluepeak with acme \(8 people\)/);
+  // The newcomer can sign in: the password printed once works, with no second factor to enrol.
+  const printed = /^demo: sign in as demo@bluepeak\.example with the password (\S+) /.exec(
+    lines.at(-1) ?? '',
+  );
+  assert.ok(printed, lines.at(-1));
+  assert.equal(printed[1], summary?.signIn.password);
 
   const again: string[] = [];
   assert.equal(await seedDemoOnStart(config, { log: (l) => again.push(l), clients, now }), null);
@@ -47,6 +55,27 @@ test('an empty data directory is seeded with the demo, with progress lines; one 
   try {
     const slugs = (await listAllWorkspaces(database)).map((w) => w.slug).sort();
     assert.deepEqual(slugs, ['acme', 'bluepeak']);
+    const info = { ip: '127.0.0.1', userAgent: 'test' };
+    const signedIn = await signInWithPassword(database, {
+      email: 'demo@bluepeak.example',
+      password: printed[1]!,
+      ...info,
+    });
+    assert.equal(signedIn.status, 'signed_in');
+    await assert.rejects(
+      signInWithPassword(database, {
+        email: 'demo@bluepeak.example',
+        password: 'not-the-password-1',
+        ...info,
+      }),
+      (e) => e instanceof AssayError && e.code === 'invalid_credentials',
+    );
+    const { rows } = await sql<{ role: string; clients: number }>`
+      select m.role, cardinality(m.client_workspace_ids)::int as clients from memberships m
+        join users u on u.id = m.user_id
+        join workspaces w on w.id = m.workspace_id
+      where u.email = 'demo@bluepeak.example' and w.slug = 'bluepeak'`.execute(database.db);
+    assert.deepEqual(rows, [{ role: 'compliance_manager', clients: 1 }], 'reaches every client of the MSP');
   } finally {
     await database.close();
   }

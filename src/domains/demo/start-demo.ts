@@ -1,11 +1,17 @@
 /**
  * The demo on start: `npm start` (`assay serve --demo`) on an empty data directory seeds the
  * demo MSP and its clients before the API listens, so a newcomer's first page is a populated
- * portfolio. A data directory that already holds workspaces is left as it is.
+ * portfolio. A data directory that already holds workspaces is left as it is. So that the newcomer
+ * can sign in to see it, the demo gets a compliance lead of the MSP reaching every client, whose
+ * password is generated and printed once (the embedded database admits one process: the CLI
+ * cannot add a user while the server runs).
  */
+import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config.ts';
 import { openDatabase } from '../../db/database.ts';
 import { migrate } from '../../db/migrate.ts';
+import { addMember } from '../accounts/memberships.service.ts';
+import { createUser } from '../accounts/users.service.ts';
 import { systemActor } from '../audit/actor.ts';
 import { listAllWorkspaces } from '../workspaces/workspaces.service.ts';
 import { type DemoClient, type DemoSummary, seedDemo } from './demo.service.ts';
@@ -17,11 +23,18 @@ export interface StartDemoOptions {
   now?: Date;
 }
 
+/** Who signs in to the demo on start: a compliance lead (password only, no second factor needed). */
+export const demoSignInEmail = 'demo@bluepeak.example';
+
+export interface StartDemoSummary extends DemoSummary {
+  signIn: { email: string; password: string };
+}
+
 /** Seeds the demo when the database holds no workspace; returns what was seeded, or null. */
 export async function seedDemoOnStart(
   config: Pick<Config, 'dataDir' | 'databaseUrl'>,
   options: StartDemoOptions,
-): Promise<DemoSummary | null> {
+): Promise<StartDemoSummary | null> {
   const database = await openDatabase(config);
   try {
     await migrate(database);
@@ -44,7 +57,21 @@ export async function seedDemoOnStart(
     options.log(
       `demo: seeded ${summary.msp} with ${summary.clients.map((c) => `${c.slug} (${c.people} people)`).join(', ')} in ${Math.round((Date.now() - started) / 1000)} s`,
     );
-    return summary;
+    const password = `demo-${randomBytes(12).toString('base64url')}`;
+    await createUser(database, systemActor, {
+      email: demoSignInEmail,
+      displayName: 'Demo compliance lead',
+      password,
+    });
+    await addMember(database, { actor: systemActor, mayManageOwners: true }, summary.msp, {
+      email: demoSignInEmail,
+      role: 'compliance_manager',
+      clients: summary.clients.map((c) => c.slug),
+    });
+    options.log(
+      `demo: sign in as ${demoSignInEmail} with the password ${password} (shown once; change it with assay user set-password)`,
+    );
+    return { ...summary, signIn: { email: demoSignInEmail, password } };
   } finally {
     await database.close();
   }
