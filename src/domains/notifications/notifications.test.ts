@@ -453,6 +453,7 @@ test('CLI: notifications add, list, test and remove an email channel', async (t)
   );
   const tested = await assay('notifications', 'test', 'auditors', '--tenant', 'acme');
   assert.equal(tested.code, 0, tested.stderr);
+  await smtp.arrived(1);
   assert.equal(smtp.messages.length, 1);
   assert.deepEqual(smtp.messages[0]!.to, ['audit@acme.example', 'grc@acme.example']);
 

@@ -58,7 +58,21 @@ export async function startSmtpSink(t: { after: (fn: () => void | Promise<void>)
         child.kill('SIGTERM');
       }),
   );
-  return { url: `smtp://127.0.0.1:${port}`, messages };
+  /**
+   * Resolves once `count` messages have been read from the sink. The sink prints a message
+   * before it acknowledges it, but the sender's "250" and the sink's line reach this process on
+   * different channels, in either order.
+   */
+  const arrived = async (count: number, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (messages.length < count) {
+      if (Date.now() > deadline)
+        throw new Error(`expected ${count} message(s) at the SMTP sink, saw ${messages.length}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return messages;
+  };
+  return { url: `smtp://127.0.0.1:${port}`, messages, arrived };
 }
 
 export interface ReceivedRequest {

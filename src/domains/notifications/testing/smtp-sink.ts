@@ -15,8 +15,12 @@ const server = new SMTPServer({
     stream.on('end', () => {
       const to = session.envelope.rcptTo.map((r) => r.address);
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : null;
-      process.stdout.write(`${JSON.stringify({ from, to, raw: Buffer.concat(chunks).toString('utf8') })}\n`);
-      callback();
+      // Acknowledge only once the line has left this process, so a sender never hears "250"
+      // for a message the test cannot yet see.
+      process.stdout.write(
+        `${JSON.stringify({ from, to, raw: Buffer.concat(chunks).toString('utf8') })}\n`,
+        () => callback(),
+      );
     });
   },
 });
