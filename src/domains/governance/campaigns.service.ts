@@ -8,7 +8,6 @@
  * decision in the evidence ledger.
  */
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Database, Trx } from '../../db/database.ts';
 import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
@@ -16,11 +15,47 @@ import { recordAudit } from '../audit/record-audit.ts';
 import { appendEvidence } from '../evidence/append-evidence.ts';
 import { canonicalize, sha256Hex } from '../evidence/core/canonical-json.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
+import {
+  type CampaignRow,
+  claimCampaignsDueToLaunch,
+  closeAnsweredReminder,
+  countItemsByCampaign,
+  findCampaign,
+  findCampaignItem,
+  findEntitlementRemoval,
+  findManagerOf,
+  findSeriesScheduleHolder,
+  getCampaignById,
+  type ItemRow,
+  insertCampaign,
+  insertCampaignItems,
+  listActiveAccountsAt,
+  listCampaignItems,
+  listCampaigns as listCampaignRows,
+  listCampaignsDueToLaunch,
+  listDelegatedMemberships,
+  listEntitlementChangesSinceLaunch,
+  listLatestEntitlementChangesAt,
+  listOverdueReviewersWithoutReminder,
+  reassignUndecidedItems,
+  recordItemConfirmation,
+  recordItemDecision,
+  releaseSavepoint,
+  rollbackToSavepoint,
+  savepoint,
+  setNextLaunch,
+  updateCampaign,
+} from './campaigns.repository.ts';
 import type { AccessReviewItemsTable, Recurrence } from './governance.tables.ts';
+import { insertTask, listOpenTasks } from './tasks.repository.ts';
+import { completeTaskWithEvidence } from './tasks.service.ts';
+
+export type { CampaignRow, ItemRow };
 
 const day = 24 * 3600 * 1000;
 export const revokeKind = 'revoke_entitlement';
 export const revokeDelegatedKind = 'revoke_delegated_access';
+export const overdueReviewKind = 'access_review_overdue';
 export const recurrences: readonly Recurrence[] = ['monthly', 'quarterly', 'annually'];
 const recurrenceMonths: Record<Recurrence, number> = { monthly: 1, quarterly: 3, annually: 12 };
 const accountAccess = '(account access)';
@@ -93,33 +128,8 @@ export async function snapshot(
   at: Date,
   fallback: string,
 ): Promise<SnapshotItem[]> {
-  const { rows: accounts } = await sql<{
-    id: string;
-    system: string;
-    external_id: string;
-    user_name: string | null;
-    email: string | null;
-    non_human: boolean;
-    principal_type: string;
-    owner: string | null;
-    person_email: string | null;
-    manager_email: string | null;
-  }>`
-    select i.id, i.system, i.external_id, i.user_name, i.email, i.non_human, i.principal_type, i.owner,
-           p.email as person_email, p.manager_email
-      from identities i left join people p on p.id = i.person_id and p.workspace_id = i.workspace_id
-     where i.workspace_id = ${workspaceId} and i.status = 'active' and i.first_seen_at <= ${at}
-     order by i.system, i.external_id`.execute(trx);
-  const { rows: held } = await sql<{
-    identity_id: string;
-    name: string;
-    privileged: boolean;
-    granted: boolean;
-    at: Date;
-  }>`
-    select distinct on (identity_id, name) identity_id, name, privileged, granted, at
-      from entitlement_changes where workspace_id = ${workspaceId} and at <= ${at}
-     order by identity_id, name, at desc, id desc`.execute(trx);
+  const accounts = await listActiveAccountsAt(trx, workspaceId, at);
+  const held = await listLatestEntitlementChangesAt(trx, workspaceId, at);
   const byIdentity = new Map<string, typeof held>();
   for (const h of held)
     if (h.granted) byIdentity.set(h.identity_id, [...(byIdentity.get(h.identity_id) ?? []), h]);
@@ -170,14 +180,7 @@ export async function delegatedAccess(
 ) {
   if (!workspace.parent_id) return [];
   const parentId = workspace.parent_id;
-  return database.inWorkspace(parentId, async (trx) => {
-    const { rows } = await sql<{ email: string; role: string; created_at: Date }>`
-      select u.email, m.role, m.created_at from memberships m join users u on u.id = m.user_id
-       where m.workspace_id = ${parentId} and ${workspace.id} = any(m.client_workspace_ids)
-         and (m.expires_at is null or m.expires_at > now())
-       order by u.email`.execute(trx);
-    return rows;
-  });
+  return database.inWorkspace(parentId, (trx) => listDelegatedMemberships(trx, parentId, workspace.id));
 }
 
 type Delegated = Awaited<ReturnType<typeof delegatedAccess>>;
@@ -263,47 +266,40 @@ export async function launchIn(
     canonicalize(items.map((i) => ({ ...i, granted_at: i.granted_at?.toISOString() ?? null }))),
   );
   const id = randomUUID();
-  const campaign = await trx
-    .insertInto('access_review_campaigns')
-    .values({
-      id,
-      workspace_id: workspaceId,
-      name: input.name.trim(),
-      scope: JSON.stringify(scope),
-      status: 'open',
-      launched_at: launchedAt,
-      launched_by: actor.name ?? actor.id,
-      due_at: new Date(launchedAt.getTime() + dueInDays * day),
-      snapshot_sha256: snapshotSha256,
-      kind: options.kind ?? 'review',
-      subject_email: options.subjectEmail ?? null,
-      mover_change: options.moverChange ? JSON.stringify(options.moverChange) : null,
-      fallback_reviewer: input.fallbackReviewer,
-      due_in_days: dueInDays,
-      recurrence: input.recurrence ?? null,
-      series_id: input.recurrence ? (options.seriesId ?? id) : null,
-      series_name: input.recurrence ? (options.seriesName ?? input.name.trim()) : null,
-      next_launch_at: input.recurrence
-        ? (options.nextLaunchAt ?? nextLaunch(launchedAt, input.recurrence, launchedAt))
-        : null,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  await trx
-    .insertInto('access_review_items')
-    .values(
-      items.map((i) => {
-        const flag = options.flag?.(i) ?? null;
-        return {
-          ...i,
-          workspace_id: workspaceId,
-          campaign_id: campaign.id,
-          flag: flag?.flag ?? null,
-          flag_reason: flag?.reason ?? null,
-        };
-      }),
-    )
-    .execute();
+  const campaign = await insertCampaign(trx, workspaceId, {
+    id,
+    name: input.name.trim(),
+    scope: JSON.stringify(scope),
+    status: 'open',
+    launched_at: launchedAt,
+    launched_by: actor.name ?? actor.id,
+    due_at: new Date(launchedAt.getTime() + dueInDays * day),
+    snapshot_sha256: snapshotSha256,
+    kind: options.kind ?? 'review',
+    subject_email: options.subjectEmail ?? null,
+    mover_change: options.moverChange ? JSON.stringify(options.moverChange) : null,
+    fallback_reviewer: input.fallbackReviewer,
+    due_in_days: dueInDays,
+    recurrence: input.recurrence ?? null,
+    series_id: input.recurrence ? (options.seriesId ?? id) : null,
+    series_name: input.recurrence ? (options.seriesName ?? input.name.trim()) : null,
+    next_launch_at: input.recurrence
+      ? (options.nextLaunchAt ?? nextLaunch(launchedAt, input.recurrence, launchedAt))
+      : null,
+  });
+  await insertCampaignItems(
+    trx,
+    workspaceId,
+    items.map((i) => {
+      const flag = options.flag?.(i) ?? null;
+      return {
+        ...i,
+        campaign_id: campaign.id,
+        flag: flag?.flag ?? null,
+        flag_reason: flag?.reason ?? null,
+      };
+    }),
+  );
   await recordAudit(trx, {
     workspaceId,
     actor,
@@ -351,41 +347,23 @@ export async function launchDueCampaigns(
   asOf: Date,
 ): Promise<number> {
   const due = await database.inWorkspace(workspace.id, (trx) =>
-    trx
-      .selectFrom('access_review_campaigns')
-      .select(['id', 'scope'])
-      .where('workspace_id', '=', workspace.id)
-      .where('next_launch_at', '<=', asOf)
-      .execute(),
+    listCampaignsDueToLaunch(trx, workspace.id, asOf),
   );
   if (due.length === 0) return 0;
   const needsDelegated = due.some((c) => wantsDelegated(c.scope as CampaignScope));
   const delegated = needsDelegated ? await delegatedAccess(database, workspace) : [];
   return database.inWorkspace(workspace.id, async (trx) => {
-    const { rows } = await sql<{ id: string }>`
-      select id from access_review_campaigns
-       where workspace_id = ${workspace.id} and next_launch_at <= ${asOf}
-       order by next_launch_at, id for update skip locked`.execute(trx);
+    const rows = await claimCampaignsDueToLaunch(trx, workspace.id, asOf);
     let launched = 0;
     for (const { id } of rows) {
-      const previous = await trx
-        .selectFrom('access_review_campaigns')
-        .selectAll()
-        .where('workspace_id', '=', workspace.id)
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
+      const previous = await getCampaignById(trx, workspace.id, id);
       const recurrence = previous.recurrence;
       if (!recurrence || !previous.next_launch_at) continue;
       const scope = previous.scope as CampaignScope;
       const seriesName = previous.series_name ?? previous.name;
-      await trx
-        .updateTable('access_review_campaigns')
-        .set({ next_launch_at: null })
-        .where('workspace_id', '=', workspace.id)
-        .where('id', '=', previous.id)
-        .execute();
+      await setNextLaunch(trx, workspace.id, previous.id, null);
       try {
-        await sql`savepoint recurring_launch`.execute(trx);
+        await savepoint(trx, 'recurring_launch');
         await launchIn(
           trx,
           workspace.id,
@@ -406,18 +384,18 @@ export async function launchDueCampaigns(
             nextLaunchAt: nextLaunch(previous.next_launch_at, recurrence, asOf),
           },
         );
-        await sql`release savepoint recurring_launch`.execute(trx);
+        await releaseSavepoint(trx, 'recurring_launch');
         launched++;
       } catch (error) {
         if (!(error instanceof AssayError) || error.code !== 'validation_failed') throw error;
         // Nothing in scope this period: the series waits for the next one instead of failing.
-        await sql`rollback to savepoint recurring_launch`.execute(trx);
-        await trx
-          .updateTable('access_review_campaigns')
-          .set({ next_launch_at: nextLaunch(previous.next_launch_at, recurrence, asOf) })
-          .where('workspace_id', '=', workspace.id)
-          .where('id', '=', previous.id)
-          .execute();
+        await rollbackToSavepoint(trx, 'recurring_launch');
+        await setNextLaunch(
+          trx,
+          workspace.id,
+          previous.id,
+          nextLaunch(previous.next_launch_at, recurrence, asOf),
+        );
         await recordAudit(trx, {
           workspaceId: workspace.id,
           actor,
@@ -456,34 +434,23 @@ export async function setRecurrence(
     if (campaign.kind === 'mover') bad('recurrence', 'a mover review does not recur');
     // The series' campaign holding the schedule (else its latest) carries the recurrence.
     const latest = campaign.series_id
-      ? await trx
-          .selectFrom('access_review_campaigns')
-          .selectAll()
-          .where('workspace_id', '=', workspace.id)
-          .where('series_id', '=', campaign.series_id)
-          .orderBy(sql`next_launch_at is not null`, 'desc')
-          .orderBy('launched_at', 'desc')
-          .orderBy('id', 'desc')
-          .executeTakeFirstOrThrow()
+      ? await findSeriesScheduleHolder(trx, workspace.id, campaign.series_id)
       : campaign;
     const now = new Date();
-    const updated = await trx
-      .updateTable('access_review_campaigns')
-      .set(
-        recurrence === 'none'
-          ? { recurrence: null, next_launch_at: null }
-          : {
-              recurrence,
-              series_id: latest.series_id ?? latest.id,
-              series_name: latest.series_name ?? latest.name,
-              fallback_reviewer: latest.fallback_reviewer ?? latest.launched_by,
-              next_launch_at: nextLaunch(new Date(latest.launched_at), recurrence, now),
-            },
-      )
-      .where('workspace_id', '=', workspace.id)
-      .where('id', '=', latest.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const updated = await updateCampaign(
+      trx,
+      workspace.id,
+      latest.id,
+      recurrence === 'none'
+        ? { recurrence: null, next_launch_at: null }
+        : {
+            recurrence,
+            series_id: latest.series_id ?? latest.id,
+            series_name: latest.series_name ?? latest.name,
+            fallback_reviewer: latest.fallback_reviewer ?? latest.launched_by,
+            next_launch_at: nextLaunch(new Date(latest.launched_at), recurrence, now),
+          },
+    );
     await recordAudit(trx, {
       workspaceId: workspace.id,
       actor,
@@ -496,69 +463,24 @@ export async function setRecurrence(
   });
 }
 
-async function loadCampaign(trx: Trx, workspaceId: string, slug: string, id: string) {
-  const row = uuidPattern.test(id)
-    ? await trx
-        .selectFrom('access_review_campaigns')
-        .selectAll()
-        .where('workspace_id', '=', workspaceId)
-        .where('id', '=', id)
-        .executeTakeFirst()
-    : undefined;
+async function loadCampaign(trx: Trx, workspaceId: string, slug: string, id: string): Promise<CampaignRow> {
+  const row = uuidPattern.test(id) ? await findCampaign(trx, workspaceId, id) : undefined;
   if (!row)
     throw new AssayError('campaign_not_found', `access review campaign "${id}" does not exist in "${slug}"`);
   return row;
 }
 
-async function loadItems(trx: Trx, workspaceId: string, campaignId: string) {
-  return trx
-    .selectFrom('access_review_items')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('campaign_id', '=', campaignId)
-    .orderBy('reviewer')
-    .orderBy('system')
-    .orderBy('account')
-    .orderBy('entitlement')
-    .execute();
-}
-
-export type CampaignRow = Awaited<ReturnType<typeof loadCampaign>>;
-export type ItemRow = Awaited<ReturnType<typeof loadItems>>[number];
-
 /** Entitlement changes to in-scope accounts after launch: not under review, but shown. */
 async function changesSinceLaunch(trx: Trx, workspaceId: string, campaign: CampaignRow) {
-  const { rows } = await sql<{
-    identity_id: string;
-    system: string;
-    name: string;
-    granted: boolean;
-    privileged: boolean;
-    at: Date;
-    source: string;
-  }>`
-    select c.identity_id, c.system, c.name, c.granted, c.privileged, c.at, c.source
-      from entitlement_changes c
-     where c.workspace_id = ${workspaceId} and c.at > ${campaign.launched_at}
-       and c.identity_id in (select identity_id from access_review_items
-                              where workspace_id = ${workspaceId} and campaign_id = ${campaign.id}
-                                and identity_id is not null)
-     order by c.at, c.id`.execute(trx);
+  const rows = await listEntitlementChangesSinceLaunch(trx, workspaceId, campaign.id, campaign.launched_at);
   return rows.map((r) => ({ ...r, at: new Date(r.at) }));
 }
 
 export async function listCampaigns(database: Database, workspaceRef: string) {
   const workspace = await getWorkspace(database, workspaceRef);
   return database.inWorkspace(workspace.id, async (trx) => {
-    const campaigns = await trx
-      .selectFrom('access_review_campaigns')
-      .selectAll()
-      .where('workspace_id', '=', workspace.id)
-      .orderBy('launched_at', 'desc')
-      .execute();
-    const { rows: counts } = await sql<{ campaign_id: string; items: number; decided: number }>`
-      select campaign_id, count(*)::int as items, count(decision)::int as decided from access_review_items
-       where workspace_id = ${workspace.id} group by campaign_id`.execute(trx);
+    const campaigns = await listCampaignRows(trx, workspace.id);
+    const counts = await countItemsByCampaign(trx, workspace.id);
     const byId = new Map(counts.map((c) => [c.campaign_id, c]));
     return campaigns.map((c) => ({
       campaign: c,
@@ -572,7 +494,7 @@ export async function getCampaign(database: Database, workspaceRef: string, id: 
   const workspace = await getWorkspace(database, workspaceRef);
   return database.inWorkspace(workspace.id, async (trx) => {
     const campaign = await loadCampaign(trx, workspace.id, workspace.slug, id);
-    const items = await loadItems(trx, workspace.id, campaign.id);
+    const items = await listCampaignItems(trx, workspace.id, campaign.id);
     const changes = await changesSinceLaunch(trx, workspace.id, campaign);
     return { workspace: workspace.slug, campaign, items, changesSinceLaunch: changes };
   });
@@ -612,13 +534,7 @@ export async function decideItem(
     if (campaign.kind === 'mover' && input.decision === 'modify') {
       bad('decision', 'keep or revoke in a mover review');
     }
-    const item = await trx
-      .selectFrom('access_review_items')
-      .selectAll()
-      .where('workspace_id', '=', workspace.id)
-      .where('campaign_id', '=', campaign.id)
-      .where('id', '=', input.item)
-      .executeTakeFirst();
+    const item = await findCampaignItem(trx, workspace.id, campaign.id, input.item);
     if (!item) bad('item', `"${input.item}" is not an item of campaign "${campaign.name}"`);
     if (item.reviewer.toLowerCase() !== input.reviewer.toLowerCase()) {
       bad('reviewer', `${input.reviewer} is not the reviewer of this item (${item.reviewer} is)`);
@@ -636,21 +552,16 @@ export async function decideItem(
         entitlement: item.entitlement,
         decidedAt: decidedAt.toISOString(),
       };
-      const task = await trx
-        .insertInto('tasks')
-        .values({
-          workspace_id: workspace.id,
-          kind: revokeKind,
-          title: `Revoke ${item.entitlement} from ${item.account} in ${item.system} (access review "${campaign.name}")`,
-          finding_id: null,
-          assignee: input.reviewer,
-          status: 'open',
-          due_at: new Date(decidedAt.getTime() + 7 * day),
-          completed_at: null,
-          details: JSON.stringify(details),
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
+      const task = await insertTask(trx, workspace.id, {
+        kind: revokeKind,
+        title: `Revoke ${item.entitlement} from ${item.account} in ${item.system} (access review "${campaign.name}")`,
+        finding_id: null,
+        assignee: input.reviewer,
+        status: 'open',
+        due_at: new Date(decidedAt.getTime() + 7 * day),
+        completed_at: null,
+        details: JSON.stringify(details),
+      });
       taskId = task.id;
     } else if (input.decision === 'revoke' && !taskId && item.subject_type === 'delegated') {
       // The MSP's access into this workspace: done when their membership no longer reaches it.
@@ -664,44 +575,27 @@ export async function decideItem(
         role: item.entitlement.replace(/^msp:/, ''),
         decidedAt: decidedAt.toISOString(),
       };
-      const task = await trx
-        .insertInto('tasks')
-        .values({
-          workspace_id: workspace.id,
-          kind: revokeDelegatedKind,
-          title: `Remove ${item.account}'s MSP access (${item.entitlement}) to this workspace (access review "${campaign.name}")`,
-          finding_id: null,
-          assignee: input.reviewer,
-          status: 'open',
-          due_at: new Date(decidedAt.getTime() + 7 * day),
-          completed_at: null,
-          details: JSON.stringify(details),
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
+      const task = await insertTask(trx, workspace.id, {
+        kind: revokeDelegatedKind,
+        title: `Remove ${item.account}'s MSP access (${item.entitlement}) to this workspace (access review "${campaign.name}")`,
+        finding_id: null,
+        assignee: input.reviewer,
+        status: 'open',
+        due_at: new Date(decidedAt.getTime() + 7 * day),
+        completed_at: null,
+        details: JSON.stringify(details),
+      });
       taskId = task.id;
     }
-    const updated = await trx
-      .updateTable('access_review_items')
-      .set({
-        decision: input.decision,
-        justification: input.justification.trim(),
-        decided_by: input.reviewer,
-        decided_at: decidedAt,
-        task_id: taskId,
-      })
-      .where('workspace_id', '=', workspace.id)
-      .where('id', '=', item.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const updated = await recordItemDecision(trx, workspace.id, item.id, {
+      decision: input.decision,
+      justification: input.justification.trim(),
+      decided_by: input.reviewer,
+      decided_at: decidedAt,
+      task_id: taskId,
+    });
     // A reviewer with nothing left to decide has answered their reminder.
-    await sql`
-      update tasks set status = 'done', completed_at = ${decidedAt}
-       where workspace_id = ${workspace.id} and kind = 'access_review_overdue' and status = 'open'
-         and details ->> 'campaignId' = ${campaign.id} and details ->> 'reviewer' = ${item.reviewer}
-         and not exists (select 1 from access_review_items i where i.workspace_id = ${workspace.id}
-                           and i.campaign_id = ${campaign.id} and i.reviewer = ${item.reviewer}
-                           and i.decision is null)`.execute(trx);
+    await closeAnsweredReminder(trx, workspace.id, overdueReviewKind, campaign.id, item.reviewer, decidedAt);
     await recordAudit(trx, {
       workspaceId: workspace.id,
       actor,
@@ -727,15 +621,7 @@ export async function delegateItems(
   return database.inWorkspace(workspace.id, async (trx) => {
     const campaign = await loadCampaign(trx, workspace.id, workspace.slug, campaignId);
     if (campaign.status !== 'open') throw new AssayError('campaign_state_invalid', 'campaign is signed off');
-    const rows = await trx
-      .updateTable('access_review_items')
-      .set({ reviewer: input.to, delegated_from: input.from })
-      .where('workspace_id', '=', workspace.id)
-      .where('campaign_id', '=', campaign.id)
-      .where('reviewer', '=', input.from)
-      .where('decision', 'is', null)
-      .returning('id')
-      .execute();
+    const rows = await reassignUndecidedItems(trx, workspace.id, campaign.id, input.from, input.to);
     if (rows.length === 0) bad('from', `${input.from} has no undecided items in this campaign`);
     await recordAudit(trx, {
       workspaceId: workspace.id,
@@ -782,7 +668,7 @@ export async function signOffCampaign(
     const campaign = await loadCampaign(trx, workspace.id, workspace.slug, campaignId);
     if (campaign.status !== 'open')
       throw new AssayError('campaign_state_invalid', 'campaign is already signed off');
-    const items = await loadItems(trx, workspace.id, campaign.id);
+    const items = await listCampaignItems(trx, workspace.id, campaign.id);
     const undecided = items.filter((i) => !i.decision);
     if (undecided.length > 0) {
       throw new AssayError(
@@ -803,19 +689,13 @@ export async function signOffCampaign(
         content: { signer: input.signer, signedAt: signedAt.toISOString(), decisionsSha256, ...document },
       },
     ]);
-    const updated = await trx
-      .updateTable('access_review_campaigns')
-      .set({
-        status: 'signed_off',
-        signed_off_at: signedAt,
-        signed_off_by: input.signer,
-        decisions_sha256: decisionsSha256,
-        evidence_id: evidence!.id,
-      })
-      .where('workspace_id', '=', workspace.id)
-      .where('id', '=', campaign.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const updated = await updateCampaign(trx, workspace.id, campaign.id, {
+      status: 'signed_off',
+      signed_off_at: signedAt,
+      signed_off_by: input.signer,
+      decisions_sha256: decisionsSha256,
+      evidence_id: evidence!.id,
+    });
     await recordAudit(trx, {
       workspaceId: workspace.id,
       actor,
@@ -838,32 +718,24 @@ export async function confirmRevocations(
   actor: Actor,
   asOf: Date,
 ): Promise<number> {
-  const open = await trx
-    .selectFrom('tasks')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('kind', '=', revokeKind)
-    .where('status', '=', 'open')
-    .execute();
+  const open = await listOpenTasks(trx, workspaceId, revokeKind);
   let confirmed = 0;
   for (const task of open) {
     const d = task.details as Record<string, string>;
     const decidedAt = new Date(d.decidedAt ?? task.created_at);
-    const { rows } = await sql<{ at: Date; source: string }>`
-      select at, source from (
-        select c.at, c.source, c.granted from entitlement_changes c
-         where c.workspace_id = ${workspaceId} and c.identity_id = ${d.identityId} and c.name = ${d.entitlement}
-           and c.at >= ${decidedAt} and c.at <= ${asOf}
-        union all
-        select i.status_at as at, i.system as source, false as granted from identities i
-         where i.workspace_id = ${workspaceId} and i.id = ${d.identityId} and i.status <> 'active'
-           and i.status_at >= ${decidedAt} and i.status_at <= ${asOf}
-      ) s where not granted order by at limit 1`.execute(trx);
-    const removal = rows[0];
+    const removal = await findEntitlementRemoval(
+      trx,
+      workspaceId,
+      d.identityId as string,
+      d.entitlement as string,
+      decidedAt,
+      asOf,
+    );
     if (!removal) continue;
     const at = new Date(removal.at);
-    const [evidence] = await appendEvidence(trx, workspaceId, [
-      {
+    await completeTaskWithEvidence(trx, workspaceId, actor, task.id, {
+      at,
+      evidence: {
         kind: 'access_review.revocation_confirmed',
         criteria: ['CC6.2', 'CC6.3'],
         subject: { type: 'account', id: String(d.identityId), name: `${d.system}/${d.account}` },
@@ -871,26 +743,17 @@ export async function confirmRevocations(
         collector: { type: 'system', id: 'assay.governance', name: 'Assay identity governance' },
         content: { task: task.id, ...d, confirmedAt: at.toISOString(), source: removal.source },
       },
-    ]);
-    await trx
-      .updateTable('tasks')
-      .set({ status: 'done', completed_at: at, details: JSON.stringify({ ...d, evidenceId: evidence!.id }) })
-      .where('workspace_id', '=', workspaceId)
-      .where('id', '=', task.id)
-      .execute();
-    await trx
-      .updateTable('access_review_items')
-      .set({ confirmed_at: at, confirmation: removal.source, evidence_id: evidence!.id })
-      .where('workspace_id', '=', workspaceId)
-      .where('task_id', '=', task.id)
-      .execute();
-    await recordAudit(trx, {
-      workspaceId,
-      actor,
-      action: 'governance.revocation_confirmed',
-      targetType: 'task',
-      targetId: task.id,
-      details: { at: at.toISOString(), source: removal.source, evidenceId: evidence!.id },
+      details: d,
+      audit: {
+        action: 'governance.revocation_confirmed',
+        details: { at: at.toISOString(), source: removal.source },
+      },
+      beforeAudit: (evidenceId) =>
+        recordItemConfirmation(trx, workspaceId, task.id, {
+          confirmed_at: at,
+          confirmation: removal.source,
+          evidence_id: evidenceId,
+        }),
     });
     confirmed++;
   }
@@ -908,13 +771,7 @@ export async function confirmDelegatedRevocations(
   asOf: Date,
   reach: Delegated,
 ): Promise<number> {
-  const open = await trx
-    .selectFrom('tasks')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('kind', '=', revokeDelegatedKind)
-    .where('status', '=', 'open')
-    .execute();
+  const open = await listOpenTasks(trx, workspaceId, revokeDelegatedKind);
   let confirmed = 0;
   for (const task of open) {
     const d = task.details as Record<string, string>;
@@ -923,8 +780,9 @@ export async function confirmDelegatedRevocations(
     );
     if (still) continue;
     const source = 'assay (the MSP membership no longer reaches this workspace)';
-    const [evidence] = await appendEvidence(trx, workspaceId, [
-      {
+    await completeTaskWithEvidence(trx, workspaceId, actor, task.id, {
+      at: asOf,
+      evidence: {
         kind: 'access_review.revocation_confirmed',
         criteria: ['CC6.2', 'CC6.3'],
         subject: { type: 'delegated_access', id: String(d.account), name: `${d.system}/${d.account}` },
@@ -932,30 +790,14 @@ export async function confirmDelegatedRevocations(
         collector: { type: 'system', id: 'assay.governance', name: 'Assay identity governance' },
         content: { task: task.id, ...d, confirmedAt: asOf.toISOString(), source },
       },
-    ]);
-    await trx
-      .updateTable('tasks')
-      .set({
-        status: 'done',
-        completed_at: asOf,
-        details: JSON.stringify({ ...d, evidenceId: evidence!.id }),
-      })
-      .where('workspace_id', '=', workspaceId)
-      .where('id', '=', task.id)
-      .execute();
-    await trx
-      .updateTable('access_review_items')
-      .set({ confirmed_at: asOf, confirmation: source, evidence_id: evidence!.id })
-      .where('workspace_id', '=', workspaceId)
-      .where('task_id', '=', task.id)
-      .execute();
-    await recordAudit(trx, {
-      workspaceId,
-      actor,
-      action: 'governance.revocation_confirmed',
-      targetType: 'task',
-      targetId: task.id,
-      details: { at: asOf.toISOString(), source, evidenceId: evidence!.id },
+      details: d,
+      audit: { action: 'governance.revocation_confirmed', details: { at: asOf.toISOString(), source } },
+      beforeAudit: (evidenceId) =>
+        recordItemConfirmation(trx, workspaceId, task.id, {
+          confirmed_at: asOf,
+          confirmation: source,
+          evidence_id: evidenceId,
+        }),
     });
     confirmed++;
   }
@@ -969,48 +811,29 @@ export async function campaignReport(database: Database, workspaceRef: string, i
   return { name: detail.campaign.name, csv: campaignReportCsv(detail.campaign, detail.items) };
 }
 
-export const overdueReviewKind = 'access_review_overdue';
-
 /**
  * Reminders and escalation: once a campaign is past due, each reviewer with undecided items gets
  * one task (assigned to them, escalated to their own manager from HR when known).
  */
 export async function remindOverdueReviewers(trx: Trx, workspaceId: string, actor: Actor, asOf: Date) {
-  const { rows } = await sql<{ campaign_id: string; name: string; reviewer: string; undecided: number }>`
-    select c.id as campaign_id, c.name, i.reviewer, count(*)::int as undecided
-      from access_review_campaigns c join access_review_items i on i.campaign_id = c.id and i.workspace_id = c.workspace_id
-     where c.workspace_id = ${workspaceId} and c.status = 'open' and c.due_at <= ${asOf} and i.decision is null
-       and not exists (select 1 from tasks t where t.workspace_id = c.workspace_id and t.kind = ${overdueReviewKind}
-                          and t.status = 'open' and t.details ->> 'campaignId' = c.id::text
-                          and t.details ->> 'reviewer' = i.reviewer)
-     group by c.id, c.name, i.reviewer order by c.id, i.reviewer`.execute(trx);
+  const rows = await listOverdueReviewersWithoutReminder(trx, workspaceId, overdueReviewKind, asOf);
   for (const row of rows) {
-    const manager = await trx
-      .selectFrom('people')
-      .select('manager_email')
-      .where('workspace_id', '=', workspaceId)
-      .where(sql<boolean>`lower(email) = lower(${row.reviewer})`)
-      .executeTakeFirst();
-    const task = await trx
-      .insertInto('tasks')
-      .values({
-        workspace_id: workspaceId,
-        kind: overdueReviewKind,
-        title: `${row.undecided} overdue access review decisions in "${row.name}"`,
-        finding_id: null,
-        assignee: row.reviewer,
-        status: 'open',
-        due_at: asOf,
-        completed_at: null,
-        details: JSON.stringify({
-          campaignId: row.campaign_id,
-          reviewer: row.reviewer,
-          undecided: row.undecided,
-          escalatedTo: manager?.manager_email ?? null,
-        }),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const escalatedTo = await findManagerOf(trx, workspaceId, row.reviewer);
+    const task = await insertTask(trx, workspaceId, {
+      kind: overdueReviewKind,
+      title: `${row.undecided} overdue access review decisions in "${row.name}"`,
+      finding_id: null,
+      assignee: row.reviewer,
+      status: 'open',
+      due_at: asOf,
+      completed_at: null,
+      details: JSON.stringify({
+        campaignId: row.campaign_id,
+        reviewer: row.reviewer,
+        undecided: row.undecided,
+        escalatedTo,
+      }),
+    });
     await recordAudit(trx, {
       workspaceId,
       actor,
