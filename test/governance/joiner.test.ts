@@ -10,11 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Database } from '../../src/db/database.ts';
 import { verifyLedger } from '../../src/domains/evidence/evidence.service.ts';
 import { evidenceBlobStore } from '../../src/domains/evidence/evidence-blobs.ts';
 import { listGovernanceTasks, reconcileGovernance } from '../../src/domains/governance/jml.service.ts';
-import { importFile } from '../../src/domains/ingest/import.service.ts';
 import {
   acknowledgePolicy,
   approvePolicyVersion,
@@ -23,44 +21,11 @@ import {
 } from '../../src/domains/registers/policies/policies.service.ts';
 import { createCourse, recordCompletion } from '../../src/domains/registers/training/training.service.ts';
 import { createWorkspace } from '../../src/domains/workspaces/workspaces.service.ts';
-import { runQueuedEvaluationNow } from '../../src/jobs/evaluation.ts';
-import { operator, pushHarness } from '../connectors/push-helpers.ts';
+import { operator } from '../connectors/push-helpers.ts';
+import { api, governanceHarness, importRoster, runPendingEvaluation, userUrn } from './fixture.ts';
 
 const day = 24 * 3600 * 1000;
-const userUrn = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const api = '/api/v1/workspaces/acme';
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
-const header =
-  'employee_id,name,email,title,department,manager_email,employment_type,start_date,end_date,status';
-
-async function* chunks(text: string) {
-  yield text;
-}
-
-async function importRoster(database: Database, rows: string[]) {
-  const summary = await importFile(
-    database,
-    operator,
-    'acme',
-    'hr-roster',
-    chunks([header, ...rows].join('\n')),
-    {
-      fileName: 'roster.csv',
-    },
-  );
-  return runQueuedEvaluationNow(database, summary.evaluation, operator, 30);
-}
-
-async function runPendingEvaluation(database: Database) {
-  const job = await database.db
-    .selectFrom('jobs')
-    .select('id')
-    .where('kind', '=', 'evaluate_checks')
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  assert.ok(job, 'the change queued an evaluation');
-  return runQueuedEvaluationNow(database, { jobId: Number(job.id), checkIds: [] }, operator, 30);
-}
 
 type Task = {
   id: string;
@@ -73,7 +38,7 @@ type Task = {
 type Joiner = { person: string; trigger: string; status: string; startedAt: string; items: Task[] };
 
 test('joiner: HR hire and SCIM create open onboarding; register records, an approval and a missed deadline', async (t) => {
-  const h = await pushHarness(t, 'okta');
+  const h = await governanceHarness(t);
   // The workspace's published policy needing acknowledgement, and a security course for everyone.
   const { policy } = await createPolicy(h.database, operator, 'acme', {
     title: 'Information Security Policy',

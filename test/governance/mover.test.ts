@@ -8,49 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Database } from '../../src/db/database.ts';
 import { reconcileGovernance } from '../../src/domains/governance/jml.service.ts';
-import { importFile } from '../../src/domains/ingest/import.service.ts';
 import { createWorkspace } from '../../src/domains/workspaces/workspaces.service.ts';
-import { runQueuedEvaluationNow } from '../../src/jobs/evaluation.ts';
-import { operator, pushHarness } from '../connectors/push-helpers.ts';
+import { operator } from '../connectors/push-helpers.ts';
+import { api, governanceHarness, importRoster, runPendingEvaluation, userUrn } from './fixture.ts';
 
-const userUrn = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const groupUrn = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const patchUrn = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const enterprise = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-const api = '/api/v1/workspaces/acme';
-const header =
-  'employee_id,name,email,title,department,manager_email,employment_type,start_date,end_date,status';
-
-async function* chunks(text: string) {
-  yield text;
-}
-
-async function importRoster(database: Database, rows: string[]) {
-  const summary = await importFile(
-    database,
-    operator,
-    'acme',
-    'hr-roster',
-    chunks([header, ...rows].join('\n')),
-    {
-      fileName: 'roster.csv',
-    },
-  );
-  return runQueuedEvaluationNow(database, summary.evaluation, operator, 30);
-}
-
-async function runPendingEvaluation(database: Database) {
-  const job = await database.db
-    .selectFrom('jobs')
-    .select('id')
-    .where('kind', '=', 'evaluate_checks')
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  assert.ok(job, 'the change queued an evaluation');
-  return runQueuedEvaluationNow(database, { jobId: Number(job.id), checkIds: [] }, operator, 30);
-}
 
 type Mover = {
   campaign: { id: string; kind: string; subjectEmail: string; moverChange: Record<string, unknown> };
@@ -68,7 +33,7 @@ type Item = {
 };
 
 test('mover: HR move reviewed by the new manager, unpeered entitlement flagged, revocation confirmed by SCIM; SCIM move too', async (t) => {
-  const h = await pushHarness(t, 'okta');
+  const h = await governanceHarness(t);
   const alice = 'E1,Alice Park,alice@acme.test';
   const others = [
     'E2,Bob Stone,bob@acme.test,Engineer,Engineering,eng-lead@acme.test,full_time,2022-02-07,,active',

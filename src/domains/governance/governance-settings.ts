@@ -9,6 +9,7 @@ import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
+import { findGovernanceSettings, saveGovernanceSettings } from './jml.repository.ts';
 
 export interface GovernanceSettings {
   /** A hire (HR start date, or a directory account created) this many days ago still joins. */
@@ -76,12 +77,7 @@ export function normalizeSettings(input: Record<string, unknown>): Partial<Gover
 }
 
 export async function loadGovernanceSettings(trx: Trx, workspaceId: string): Promise<GovernanceSettings> {
-  const row = await trx
-    .selectFrom('governance_settings')
-    .select('settings')
-    .where('workspace_id', '=', workspaceId)
-    .executeTakeFirst();
-  const stored = (row?.settings ?? {}) as Partial<GovernanceSettings>;
+  const stored = ((await findGovernanceSettings(trx, workspaceId)) ?? {}) as Partial<GovernanceSettings>;
   return { ...defaultGovernanceSettings, ...stored };
 }
 
@@ -101,13 +97,7 @@ export async function updateGovernanceSettings(
   return database.inWorkspace(workspace.id, async (trx) => {
     const current = await loadGovernanceSettings(trx, workspace.id);
     const next = { ...current, ...changes };
-    await trx
-      .insertInto('governance_settings')
-      .values({ workspace_id: workspace.id, settings: JSON.stringify(next) })
-      .onConflict((oc) =>
-        oc.column('workspace_id').doUpdateSet({ settings: JSON.stringify(next), updated_at: new Date() }),
-      )
-      .execute();
+    await saveGovernanceSettings(trx, workspace.id, { ...next });
     await recordAudit(trx, {
       workspaceId: workspace.id,
       actor,

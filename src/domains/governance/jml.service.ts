@@ -9,11 +9,9 @@
  * Reconciliation is idempotent and runs as of an instant: after each change-triggered evaluation
  * and on demand (`assay jml evaluate`).
  */
-import { sql } from 'kysely';
 import type { Database, Trx } from '../../db/database.ts';
 import type { Actor } from '../audit/actor.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { appendEvidence } from '../evidence/append-evidence.ts';
 import { Facts, type IdentityView } from '../monitoring/facts.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
 import {
@@ -25,8 +23,21 @@ import {
   revokeDelegatedKind,
 } from './campaigns.service.ts';
 import { loadGovernanceSettings } from './governance-settings.ts';
+import {
+  findAccountListing,
+  findCheckSetting,
+  findLiveFindingOfPerson,
+  insertDeprovisioningTask,
+} from './jml.repository.ts';
 import { onboardingKinds, reconcileJoiners } from './joiners.service.ts';
 import { reconcileMovers } from './movers.service.ts';
+import {
+  linkTasksToFinding,
+  listOpenTasks,
+  listTasksOfKinds,
+  type TaskListFilter,
+} from './tasks.repository.ts';
+import { completeTaskWithEvidence } from './tasks.service.ts';
 
 const hour = 3600 * 1000;
 export const deprovisionKind = 'deprovision_account';
@@ -74,13 +85,8 @@ interface DeprovisionDetails {
 }
 
 export async function deprovisioningDeadlineHours(trx: Trx, workspaceId: string): Promise<number> {
-  const row = await trx
-    .selectFrom('check_settings')
-    .select('settings')
-    .where('workspace_id', '=', workspaceId)
-    .where('check_id', '=', leaverCheckId)
-    .executeTakeFirst();
-  const value = Number((row?.settings as Record<string, unknown> | undefined)?.deadlineHours);
+  const settings = await findCheckSetting(trx, workspaceId, leaverCheckId);
+  const value = Number(settings?.deadlineHours);
   return Number.isFinite(value) && value > 0 ? value : defaultDeadlineHours;
 }
 
@@ -102,13 +108,7 @@ async function removalOf(
   }
   if (!hasFullSnapshots(identity.system)) return null;
   // The newest complete report of the system; an account it no longer lists is gone.
-  const { rows } = await sql<{ reported_at: Date | null; listed_at: Date | null }>`
-    select (select max(x.last_listed_at) from identities x
-             where x.workspace_id = ${workspaceId} and x.system = ${identity.system}
-               and x.last_listed_at <= ${asOf}) as reported_at,
-           i.last_listed_at as listed_at
-      from identities i where i.workspace_id = ${workspaceId} and i.id = ${identity.id}`.execute(trx);
-  const row = rows[0];
+  const row = await findAccountListing(trx, workspaceId, identity.system, identity.id, asOf);
   if (!row?.reported_at || !row.listed_at) return null;
   const reportedAt = new Date(row.reported_at);
   if (reportedAt > since && new Date(row.listed_at) < reportedAt) {
@@ -180,36 +180,28 @@ export async function reconcileLeavers(
         trigger: termination.trigger,
         deadlineHours,
       };
-      const inserted = await sql<{ id: string }>`
-        insert into tasks (workspace_id, kind, title, assignee, status, due_at, details)
-        values (${workspaceId}, ${deprovisionKind},
-                ${`Remove ${details.account} from ${account.system} (${person.email} left)`},
-                ${person.managerEmail}, 'open', ${new Date(termination.at.getTime() + deadlineHours * hour)},
-                ${JSON.stringify(details)}::jsonb)
-        on conflict (workspace_id, kind, (details ->> 'subjectKey'))
-          where kind in ('deprovision_account', 'revoke_entitlement') do nothing
-        returning id`.execute(trx);
-      if (inserted.rows[0]) {
+      const taskId = await insertDeprovisioningTask(trx, workspaceId, {
+        kind: deprovisionKind,
+        title: `Remove ${details.account} from ${account.system} (${person.email} left)`,
+        assignee: person.managerEmail,
+        dueAt: new Date(termination.at.getTime() + deadlineHours * hour),
+        details,
+      });
+      if (taskId) {
         summary.tasksOpened++;
         await recordAudit(trx, {
           workspaceId,
           actor,
           action: 'governance.deprovisioning_task_opened',
           targetType: 'task',
-          targetId: inserted.rows[0].id,
+          targetId: taskId,
           details: { ...details },
         });
       }
     }
   }
 
-  const open = await trx
-    .selectFrom('tasks')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('kind', '=', deprovisionKind)
-    .where('status', '=', 'open')
-    .execute();
+  const open = await listOpenTasks(trx, workspaceId, deprovisionKind);
   const byId = new Map(identities.map((i) => [i.id, i]));
   for (const task of open) {
     const details = task.details as unknown as DeprovisionDetails;
@@ -225,8 +217,9 @@ export async function reconcileLeavers(
         timeToRevokeSeconds: seconds,
         withinDeadline: seconds <= details.deadlineHours * 3600,
       };
-      const [evidence] = await appendEvidence(trx, workspaceId, [
-        {
+      await completeTaskWithEvidence(trx, workspaceId, actor, task.id, {
+        at,
+        evidence: {
           kind: 'identity.deprovisioning_confirmed',
           controls: [],
           criteria: ['CC6.2', 'CC6.3'],
@@ -235,46 +228,16 @@ export async function reconcileLeavers(
           collector: { type: 'system', id: 'assay.governance', name: 'Assay identity governance' },
           content: { task: task.id, person: details.personEmail, ...details, confirmation },
         },
-      ]);
-      await trx
-        .updateTable('tasks')
-        .set({
-          status: 'done',
-          completed_at: at,
-          details: JSON.stringify({ ...details, confirmation, evidenceId: evidence!.id }),
-        })
-        .where('workspace_id', '=', workspaceId)
-        .where('id', '=', task.id)
-        .execute();
-      await recordAudit(trx, {
-        workspaceId,
-        actor,
-        action: 'governance.deprovisioning_confirmed',
-        targetType: 'task',
-        targetId: task.id,
-        details: { ...confirmation, evidenceId: evidence!.id },
+        details: { ...details, confirmation },
+        audit: { action: 'governance.deprovisioning_confirmed', details: { ...confirmation } },
       });
       summary.tasksConfirmed++;
     } else if (task.due_at && task.due_at <= asOf) {
       summary.overdue++;
       if (!task.finding_id) {
         // The leaver check holds the finding for the person; the overdue task points to it.
-        const finding = await trx
-          .selectFrom('findings')
-          .select('id')
-          .where('workspace_id', '=', workspaceId)
-          .where('check_id', '=', leaverCheckId)
-          .where('status', '<>', 'closed')
-          .where(sql<boolean>`subject ->> 'id' = ${details.personId}`)
-          .executeTakeFirst();
-        if (finding) {
-          await trx
-            .updateTable('tasks')
-            .set({ finding_id: finding.id })
-            .where('workspace_id', '=', workspaceId)
-            .where('id', '=', task.id)
-            .execute();
-        }
+        const finding = await findLiveFindingOfPerson(trx, workspaceId, leaverCheckId, details.personId);
+        if (finding) await linkTasksToFinding(trx, workspaceId, [task.id], finding.id);
       }
     }
   }
@@ -318,28 +281,23 @@ export async function reconcileGovernance(
   });
 }
 
-export interface TaskFilter {
-  kind?: string | undefined;
-  status?: 'open' | 'done' | 'cancelled' | undefined;
-}
+export type TaskFilter = Pick<TaskListFilter, 'kind' | 'status'>;
 
 /** Deprovisioning and revocation tasks with their confirmations. */
 export async function listGovernanceTasks(database: Database, workspaceRef: string, filter: TaskFilter = {}) {
   const workspace = await getWorkspace(database, workspaceRef);
-  return database.inWorkspace(workspace.id, async (trx) => {
-    let query = trx
-      .selectFrom('tasks')
-      .selectAll()
-      .where('workspace_id', '=', workspace.id)
-      .where('kind', 'in', [
+  return database.inWorkspace(workspace.id, (trx) =>
+    listTasksOfKinds(
+      trx,
+      workspace.id,
+      [
         deprovisionKind,
         'revoke_entitlement',
         'access_review_overdue',
         revokeDelegatedKind,
         ...onboardingKinds,
-      ]);
-    if (filter.kind) query = query.where('kind', '=', filter.kind);
-    if (filter.status) query = query.where('status', '=', filter.status);
-    return query.orderBy('created_at').orderBy('id').execute();
-  });
+      ],
+      { kind: filter.kind, status: filter.status },
+    ),
+  );
 }

@@ -12,16 +12,29 @@
  * active account created by a SCIM directory within that window whose person HR does not know as
  * an earlier starter. The set is opened once per person; replays open nothing new.
  */
-import { sql } from 'kysely';
 import type { Database, Trx } from '../../db/database.ts';
 import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { appendEvidence } from '../evidence/append-evidence.ts';
+import { insertFinding, listLiveFindings, updateFinding } from '../findings/findings.repository.ts';
 import type { Facts } from '../monitoring/facts.ts';
 import { inAudience } from '../registers/training/assignments.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
 import type { GovernanceSettings } from './governance-settings.ts';
+import {
+  cancelDirectoryTasksWithoutAccount,
+  cancelOpenTasksOfPeople,
+  findFirstAccountAt,
+  findPolicyAcknowledgement,
+  findTaskOfKind,
+  findTrainingCompletion,
+  insertOnboardingTask,
+  listActiveCourses,
+  listPeopleWithOnboarding,
+  listPoliciesNeedingAcknowledgement,
+} from './jml.repository.ts';
+import { linkTasksToFinding, listOpenTasks, listOverdueTasks, listTasksOfKinds } from './tasks.repository.ts';
+import { completeTaskWithEvidence } from './tasks.service.ts';
 
 const day = 24 * 3600 * 1000;
 export const policyAckKind = 'onboarding_policy_ack';
@@ -129,14 +142,7 @@ async function insertItem(
   dueAt: Date,
   details: OnboardingDetails,
 ): Promise<boolean> {
-  const inserted = await sql<{ id: string }>`
-    insert into tasks (workspace_id, kind, title, assignee, status, due_at, details)
-    values (${workspaceId}, ${kind}, ${title}, ${assignee}, 'open', ${dueAt}, ${JSON.stringify(details)}::jsonb)
-    on conflict (workspace_id, kind, (details ->> 'subjectKey'))
-      where kind in ('onboarding_policy_ack', 'onboarding_training', 'onboarding_access_request',
-                     'revoke_delegated_access') do nothing
-    returning id`.execute(trx);
-  const id = inserted.rows[0]?.id;
+  const id = await insertOnboardingTask(trx, workspaceId, { kind, title, assignee, dueAt, details });
   if (!id) return false;
   await recordAudit(trx, {
     workspaceId,
@@ -159,26 +165,11 @@ async function openOnboarding(
   asOf: Date,
 ): Promise<number> {
   if (hires.length === 0) return 0;
-  const { rows: opened } = await sql<{ email: string }>`
-    select distinct details ->> 'personEmail' as email from tasks
-     where workspace_id = ${workspaceId} and kind = ${accessRequestKind}`.execute(trx);
-  const already = new Set(opened.map((r) => r.email));
+  const already = new Set(await listPeopleWithOnboarding(trx, workspaceId, accessRequestKind));
   const fresh = hires.filter((h) => !already.has(h.email));
   if (fresh.length === 0) return 0;
-  const { rows: policies } = await sql<{ id: string; title: string; version: number }>`
-    select p.id, p.title, v.version from policies p join policy_versions v
-        on v.id = p.current_version_id and v.workspace_id = p.workspace_id
-     where p.workspace_id = ${workspaceId} and p.status = 'active' and p.acknowledgement_required
-       and v.published_at is not null and v.published_at <= ${asOf}
-     order by p.title`.execute(trx);
-  const courses = await trx
-    .selectFrom('training_courses')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('active', '=', true)
-    .where('effective_from', '<=', asOf)
-    .orderBy('code')
-    .execute();
+  const policies = await listPoliciesNeedingAcknowledgement(trx, workspaceId, asOf);
+  const courses = await listActiveCourses(trx, workspaceId, asOf);
   let count = 0;
   for (const hire of fresh) {
     const base: OnboardingDetails = {
@@ -291,8 +282,9 @@ async function completeItem(
   completion: NonNullable<OnboardingDetails['completion']>,
 ) {
   const at = new Date(completion.at);
-  const [evidence] = await appendEvidence(trx, workspaceId, [
-    {
+  await completeTaskWithEvidence(trx, workspaceId, actor, task.id, {
+    at,
+    evidence: {
       kind: 'identity.onboarding_item_completed',
       controls: [],
       criteria: task.kind === policyAckKind ? ['CC2.2', 'CC1.4'] : ['CC1.4', 'CC2.2'],
@@ -301,58 +293,33 @@ async function completeItem(
       collector: { type: 'system', id: 'assay.governance', name: 'Assay identity governance' },
       content: { task: task.id, kind: task.kind, ...details, completion },
     },
-  ]);
-  await trx
-    .updateTable('tasks')
-    .set({
-      status: 'done',
-      completed_at: at,
-      details: JSON.stringify({ ...details, completion, evidenceId: evidence!.id }),
-    })
-    .where('workspace_id', '=', workspaceId)
-    .where('id', '=', task.id)
-    .execute();
-  await recordAudit(trx, {
-    workspaceId,
-    actor,
-    action: 'governance.onboarding_item_completed',
-    targetType: 'task',
-    targetId: task.id,
-    details: { kind: task.kind, ...completion, evidenceId: evidence!.id },
+    details: { ...details, completion },
+    audit: { action: 'governance.onboarding_item_completed', details: { kind: task.kind, ...completion } },
   });
 }
 
 /** Closes policy and training items the registers now record as done. */
 async function confirmOnboarding(trx: Trx, workspaceId: string, actor: Actor, asOf: Date): Promise<number> {
-  const open = (await trx
-    .selectFrom('tasks')
-    .select(['id', 'kind', 'title', 'due_at', 'details', 'finding_id'])
-    .where('workspace_id', '=', workspaceId)
-    .where('kind', 'in', [policyAckKind, trainingKind])
-    .where('status', '=', 'open')
-    .execute()) as TaskRow[];
+  const open: TaskRow[] = await listOpenTasks(trx, workspaceId, [policyAckKind, trainingKind]);
   let done = 0;
   for (const task of open) {
     const details = task.details as OnboardingDetails;
     let found: { at: Date; evidence_id: string | null } | undefined;
     if (task.kind === policyAckKind) {
       // The version current at hire, or any later one, counts.
-      const { rows } = await sql<{ at: Date; evidence_id: string | null }>`
-        select a.acknowledged_at as at, a.evidence_id from policy_acknowledgements a
-          join policy_versions v on v.id = a.version_id and v.workspace_id = a.workspace_id
-         where a.workspace_id = ${workspaceId} and a.policy_id = ${details.policyId ?? null}
-           and lower(a.email) = ${details.personEmail} and v.version >= ${details.version ?? 1}
-           and a.acknowledged_at <= ${asOf}
-         order by a.acknowledged_at limit 1`.execute(trx);
-      found = rows[0];
+      found = await findPolicyAcknowledgement(trx, workspaceId, {
+        policyId: details.policyId ?? null,
+        email: details.personEmail,
+        minVersion: details.version ?? 1,
+        asOf,
+      });
     } else {
-      const { rows } = await sql<{ at: Date; evidence_id: string | null }>`
-        select completed_at as at, evidence_id from training_completions
-         where workspace_id = ${workspaceId} and course_id = ${details.courseId ?? null}
-           and lower(email) = ${details.personEmail} and completed_at <= ${asOf}
-           and completed_at >= ${new Date(new Date(details.startedAt).getTime() - 365 * day)}
-         order by completed_at limit 1`.execute(trx);
-      found = rows[0];
+      found = await findTrainingCompletion(trx, workspaceId, {
+        courseId: details.courseId ?? null,
+        email: details.personEmail,
+        since: new Date(new Date(details.startedAt).getTime() - 365 * day),
+        asOf,
+      });
     }
     if (!found) continue;
     const at = new Date(found.at);
@@ -375,49 +342,19 @@ async function cancelForLeavers(trx: Trx, workspaceId: string, facts: Facts, asO
   const left = (await facts.people())
     .filter((p) => p.status === 'terminated')
     .map((p) => p.email.toLowerCase());
-  if (left.length > 0) {
-    await trx
-      .updateTable('tasks')
-      .set({ status: 'cancelled', completed_at: asOf })
-      .where('workspace_id', '=', workspaceId)
-      .where('kind', 'in', [...onboardingKinds])
-      .where('status', '=', 'open')
-      .where(sql<boolean>`details ->> 'personEmail' in (${sql.join(left)})`)
-      .execute();
-  }
-  await sql`
-    update tasks t set status = 'cancelled', completed_at = ${asOf}
-     where t.workspace_id = ${workspaceId} and t.status = 'open'
-       and t.kind in (${sql.join([...onboardingKinds])})
-       and t.details ->> 'trigger' = 'scim' and t.details ->> 'personId' is null
-       and not exists (select 1 from identities i where i.workspace_id = t.workspace_id and i.status = 'active'
-                         and (lower(i.email) = t.details ->> 'personEmail'
-                              or lower(i.user_name) = t.details ->> 'personEmail'))`.execute(trx);
+  if (left.length > 0) await cancelOpenTasksOfPeople(trx, workspaceId, onboardingKinds, left, asOf);
+  await cancelDirectoryTasksWithoutAccount(trx, workspaceId, onboardingKinds, asOf);
 }
 
 /** Overdue items are a finding per person; the finding closes when none is left. */
 async function flagOverdue(trx: Trx, workspaceId: string, actor: Actor, asOf: Date): Promise<number> {
-  const overdue = (await trx
-    .selectFrom('tasks')
-    .select(['id', 'kind', 'title', 'due_at', 'details', 'finding_id'])
-    .where('workspace_id', '=', workspaceId)
-    .where('kind', 'in', [...onboardingKinds])
-    .where('status', '=', 'open')
-    .where('due_at', '<=', asOf)
-    .orderBy('due_at')
-    .execute()) as TaskRow[];
+  const overdue: TaskRow[] = await listOverdueTasks(trx, workspaceId, onboardingKinds, asOf);
   const byPerson = new Map<string, TaskRow[]>();
   for (const t of overdue) {
     const email = (t.details as OnboardingDetails).personEmail;
     byPerson.set(email, [...(byPerson.get(email) ?? []), t]);
   }
-  const live = await trx
-    .selectFrom('findings')
-    .selectAll()
-    .where('workspace_id', '=', workspaceId)
-    .where('check_id', '=', onboardingCheckId)
-    .where('status', '<>', 'closed')
-    .execute();
+  const live = await listLiveFindings(trx, workspaceId, [onboardingCheckId]);
   const liveByKey = new Map(live.map((f) => [f.subject_key, f]));
   const keep = new Set<string>();
   for (const [email, tasks] of byPerson) {
@@ -429,28 +366,24 @@ async function flagOverdue(trx: Trx, workspaceId: string, actor: Actor, asOf: Da
       .join('; ')}`.slice(0, 2000);
     let finding = liveByKey.get(key);
     if (!finding) {
-      finding = await trx
-        .insertInto('findings')
-        .values({
-          workspace_id: workspaceId,
-          check_id: onboardingCheckId,
-          subject_key: key,
-          subject: JSON.stringify({ type: 'person', id: email, name: first.personName ?? email, email }),
-          control_ids: [],
-          criteria: ['CC1.4', 'CC2.2', 'CC6.2'],
-          severity: 'medium',
-          status: 'open',
-          detail,
-          opened_at: asOf,
-          closed_at: null,
-          deadline: new Date(asOf.getTime() + 7 * day),
-          owner: first.managerEmail,
-          closing_evidence_id: null,
-          exception_id: null,
-          evidence_ids: [],
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      finding = await insertFinding(trx, {
+        workspace_id: workspaceId,
+        check_id: onboardingCheckId,
+        subject_key: key,
+        subject: JSON.stringify({ type: 'person', id: email, name: first.personName ?? email, email }),
+        control_ids: [],
+        criteria: ['CC1.4', 'CC2.2', 'CC6.2'],
+        severity: 'medium',
+        status: 'open',
+        detail,
+        opened_at: asOf,
+        closed_at: null,
+        deadline: new Date(asOf.getTime() + 7 * day),
+        owner: first.managerEmail,
+        closing_evidence_id: null,
+        exception_id: null,
+        evidence_ids: [],
+      });
       await recordAudit(trx, {
         workspaceId,
         actor,
@@ -460,36 +393,18 @@ async function flagOverdue(trx: Trx, workspaceId: string, actor: Actor, asOf: Da
         details: { person: email, items: tasks.map((t) => t.id) },
       });
     } else if (finding.detail !== detail) {
-      await trx
-        .updateTable('findings')
-        .set({ detail, updated_at: new Date() })
-        .where('workspace_id', '=', workspaceId)
-        .where('id', '=', finding.id)
-        .execute();
+      await updateFinding(trx, workspaceId, finding.id, { detail });
     }
     const unlinked = tasks.filter((t) => t.finding_id !== finding.id).map((t) => t.id);
-    if (unlinked.length > 0) {
-      await trx
-        .updateTable('tasks')
-        .set({ finding_id: finding.id })
-        .where('workspace_id', '=', workspaceId)
-        .where('id', 'in', unlinked)
-        .execute();
-    }
+    if (unlinked.length > 0) await linkTasksToFinding(trx, workspaceId, unlinked, finding.id);
   }
   for (const finding of live) {
     if (keep.has(finding.subject_key)) continue;
-    await trx
-      .updateTable('findings')
-      .set({
-        status: 'closed',
-        closed_at: asOf,
-        detail: 'resolved: every overdue onboarding item is done',
-        updated_at: new Date(),
-      })
-      .where('workspace_id', '=', workspaceId)
-      .where('id', '=', finding.id)
-      .execute();
+    await updateFinding(trx, workspaceId, finding.id, {
+      status: 'closed',
+      closed_at: asOf,
+      detail: 'resolved: every overdue onboarding item is done',
+    });
   }
   return overdue.length;
 }
@@ -542,13 +457,7 @@ export async function approveAccessRequest(
   if (typeof taskId !== 'string' || !uuidPattern.test(taskId)) bad('task', `"${taskId}" is not a task id`);
   const workspace = await getWorkspace(database, workspaceRef);
   return database.inWorkspace(workspace.id, async (trx) => {
-    const task = await trx
-      .selectFrom('tasks')
-      .selectAll()
-      .where('workspace_id', '=', workspace.id)
-      .where('id', '=', taskId)
-      .where('kind', '=', accessRequestKind)
-      .executeTakeFirst();
+    const task = await findTaskOfKind(trx, workspace.id, taskId, accessRequestKind);
     if (!task) {
       throw new AssayError(
         'task_not_found',
@@ -563,13 +472,7 @@ export async function approveAccessRequest(
     if (approver === details.personEmail) bad('approver', 'a joiner cannot approve their own access');
     const at = new Date();
     // When the joiner's first account appeared: approval should come first.
-    const { rows } = await sql<{ first: Date | null }>`
-      select min(i.first_seen_at) as first from identities i
-        left join people p on p.id = i.person_id and p.workspace_id = i.workspace_id
-       where i.workspace_id = ${workspace.id}
-         and (lower(p.email) = ${details.personEmail} or lower(i.email) = ${details.personEmail}
-              or lower(i.user_name) = ${details.personEmail})`.execute(trx);
-    const firstAccountAt = rows[0]?.first ? new Date(rows[0].first) : null;
+    const firstAccountAt = await findFirstAccountAt(trx, workspace.id, details.personEmail);
     const approval = {
       approver,
       justification: input.justification.trim(),
@@ -577,8 +480,9 @@ export async function approveAccessRequest(
       at: at.toISOString(),
       withinDeadline: !task.due_at || at <= task.due_at,
     };
-    const [evidence] = await appendEvidence(trx, workspace.id, [
-      {
+    const { task: updated } = await completeTaskWithEvidence(trx, workspace.id, actor, task.id, {
+      at,
+      evidence: {
         kind: 'identity.access_request_approved',
         controls: [],
         criteria: ['CC6.1', 'CC6.2'],
@@ -593,25 +497,8 @@ export async function approveAccessRequest(
           approvedBeforeAccess: firstAccountAt === null || at <= firstAccountAt,
         },
       },
-    ]);
-    const updated = await trx
-      .updateTable('tasks')
-      .set({
-        status: 'done',
-        completed_at: at,
-        details: JSON.stringify({ ...details, approval, evidenceId: evidence!.id }),
-      })
-      .where('workspace_id', '=', workspace.id)
-      .where('id', '=', task.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await recordAudit(trx, {
-      workspaceId: workspace.id,
-      actor,
-      action: 'governance.access_request_approved',
-      targetType: 'task',
-      targetId: task.id,
-      details: { ...approval, evidenceId: evidence!.id },
+      details: { ...details, approval },
+      audit: { action: 'governance.access_request_approved', details: { ...approval } },
     });
     return updated;
   });
@@ -634,16 +521,9 @@ export async function listOnboarding(
   }
   const workspace = await getWorkspace(database, workspaceRef);
   const asOf = new Date();
-  const tasks = await database.inWorkspace(workspace.id, async (trx) => {
-    let query = trx
-      .selectFrom('tasks')
-      .selectAll()
-      .where('workspace_id', '=', workspace.id)
-      .where('kind', 'in', [...onboardingKinds]);
-    if (filter.person)
-      query = query.where(sql<boolean>`details ->> 'personEmail' = ${filter.person.toLowerCase()}`);
-    return query.orderBy('created_at').orderBy('id').execute();
-  });
+  const tasks = await database.inWorkspace(workspace.id, (trx) =>
+    listTasksOfKinds(trx, workspace.id, onboardingKinds, { personEmail: filter.person?.toLowerCase() }),
+  );
   const byPerson = new Map<string, typeof tasks>();
   for (const t of tasks) {
     const email = (t.details as unknown as OnboardingDetails).personEmail;

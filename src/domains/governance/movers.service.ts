@@ -9,7 +9,6 @@
  * A move is found by comparing each source's job profile with the one governance last saw from
  * that same source, so HR and a directory that disagree never look like a move.
  */
-import { sql } from 'kysely';
 import { userEmail } from '../../connectors/scim/scim.resource.ts';
 import { enterpriseUserSchemaUrn } from '../../connectors/scim/scim.schemas.ts';
 import type { Database, Trx } from '../../db/database.ts';
@@ -18,8 +17,17 @@ import type { Actor } from '../audit/actor.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import type { Facts } from '../monitoring/facts.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
+import {
+  countMoverReviewItems,
+  findOpenMoverReview,
+  listMoverReviews,
+  releaseSavepoint,
+  rollbackToSavepoint,
+  savepoint,
+} from './campaigns.repository.ts';
 import { launchIn, snapshot } from './campaigns.service.ts';
 import type { GovernanceSettings } from './governance-settings.ts';
+import { advanceJobProfile, insertJobProfile, listJobProfiles, listScimUsers } from './jml.repository.ts';
 
 interface Profile {
   source: string;
@@ -51,11 +59,7 @@ async function currentProfiles(trx: Trx, workspaceId: string, facts: Facts): Pro
       manager_email: p.managerEmail?.toLowerCase() ?? null,
     });
   }
-  const users = await trx
-    .selectFrom('scim_users')
-    .select(['id', 'directory', 'user_name', 'active', 'resource'])
-    .where('workspace_id', '=', workspaceId)
-    .execute();
+  const users = await listScimUsers(trx, workspaceId);
   const emailById = new Map(
     users.map((u) => [u.id, userEmail(u.resource as never, u.user_name)?.toLowerCase() ?? null]),
   );
@@ -101,13 +105,7 @@ export async function reconcileMovers(
   const summary: MoverSummary = { moversDetected: 0, moverReviewsLaunched: 0 };
   const profiles = await currentProfiles(trx, workspaceId, facts);
   const stored = new Map(
-    (
-      await trx
-        .selectFrom('governance_job_profiles')
-        .selectAll()
-        .where('workspace_id', '=', workspaceId)
-        .execute()
-    ).map((p) => [`${p.source}\u0000${p.email}`, p]),
+    (await listJobProfiles(trx, workspaceId)).map((p) => [`${p.source}\u0000${p.email}`, p]),
   );
   for (const profile of profiles) {
     const before = stored.get(`${profile.source}\u0000${profile.email}`);
@@ -119,27 +117,14 @@ export async function reconcileMovers(
     };
     if (!before) {
       // First sight of this person in this source: the baseline, not a move.
-      await trx
-        .insertInto('governance_job_profiles')
-        .values({ workspace_id: workspaceId, source: profile.source, email: profile.email, ...values })
-        .onConflict((oc) => oc.columns(['workspace_id', 'source', 'email']).doNothing())
-        .execute();
+      await insertJobProfile(trx, workspaceId, profile.source, profile.email, values);
       continue;
     }
     const changed = fields.filter((f) => norm(before[f]) !== norm(profile[f]));
     if (changed.length === 0) continue;
     // Only the reconciliation that moves the stored profile on reacts (two may run at once).
-    const moved = await trx
-      .updateTable('governance_job_profiles')
-      .set(values)
-      .where('workspace_id', '=', workspaceId)
-      .where('source', '=', profile.source)
-      .where('email', '=', profile.email)
-      .where(sql<boolean>`title is not distinct from ${before.title}`)
-      .where(sql<boolean>`department is not distinct from ${before.department}`)
-      .where(sql<boolean>`manager_email is not distinct from ${before.manager_email}`)
-      .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) === 0) continue;
+    const moved = await advanceJobProfile(trx, workspaceId, profile.source, profile.email, before, values);
+    if (moved === 0) continue;
     summary.moversDetected++;
     const change = {
       source: profile.source,
@@ -149,14 +134,7 @@ export async function reconcileMovers(
       to: { title: profile.title, department: profile.department, manager: profile.manager_email },
     };
     const reviewer = profile.manager_email ?? settings.moverFallbackReviewer ?? before.manager_email;
-    const open = await trx
-      .selectFrom('access_review_campaigns')
-      .select('id')
-      .where('workspace_id', '=', workspaceId)
-      .where('kind', '=', 'mover')
-      .where('status', '=', 'open')
-      .where('subject_email', '=', profile.email)
-      .executeTakeFirst();
+    const open = await findOpenMoverReview(trx, workspaceId, profile.email);
     let campaignId: string | null = open?.id ?? null;
     let outcome = open ? 'an open mover review already covers the person' : 'launched';
     if (!open && !reviewer) outcome = 'no manager and no moverFallbackReviewer: nobody to review';
@@ -173,7 +151,7 @@ export async function reconcileMovers(
             )
           : [];
       const held = new Set(peerItems.map((i) => `${i.system}\u0000${i.entitlement}`));
-      await sql`savepoint mover_review`.execute(trx);
+      await savepoint(trx, 'mover_review');
       try {
         const campaign = await launchIn(
           trx,
@@ -201,12 +179,12 @@ export async function reconcileMovers(
                 : null,
           },
         );
-        await sql`release savepoint mover_review`.execute(trx);
+        await releaseSavepoint(trx, 'mover_review');
         campaignId = campaign.id;
         summary.moverReviewsLaunched++;
       } catch (error) {
         if (!(error instanceof AssayError) || error.code !== 'validation_failed') throw error;
-        await sql`rollback to savepoint mover_review`.execute(trx);
+        await rollbackToSavepoint(trx, 'mover_review');
         outcome = 'no active account to review';
       }
     }
@@ -226,21 +204,9 @@ export async function reconcileMovers(
 export async function listMovers(database: Database, workspaceRef: string) {
   const workspace = await getWorkspace(database, workspaceRef);
   return database.inWorkspace(workspace.id, async (trx) => {
-    const { rows } = await sql<{ id: string; items: number; decided: number; flagged: number }>`
-      select c.id, count(i.id)::int as items, count(i.decision)::int as decided, count(i.flag)::int as flagged
-        from access_review_campaigns c
-        left join access_review_items i on i.campaign_id = c.id and i.workspace_id = c.workspace_id
-       where c.workspace_id = ${workspace.id} and c.kind = 'mover'
-       group by c.id`.execute(trx);
+    const rows = await countMoverReviewItems(trx, workspace.id);
     const counts = new Map(rows.map((r) => [r.id, r]));
-    const campaigns = await trx
-      .selectFrom('access_review_campaigns')
-      .selectAll()
-      .where('workspace_id', '=', workspace.id)
-      .where('kind', '=', 'mover')
-      .orderBy('launched_at', 'desc')
-      .orderBy('id')
-      .execute();
+    const campaigns = await listMoverReviews(trx, workspace.id);
     return campaigns.map((c) => ({
       campaign: c,
       items: counts.get(c.id)?.items ?? 0,
