@@ -8,7 +8,10 @@
  * 1,000 on PostgreSQL, 200 on the embedded database). It runs on an in-memory embedded database,
  * and on PostgreSQL too when ASSAY_BENCH_DATABASE_URL, DATABASE_URL or ASSAY_TEST_DATABASE_URL names
  * a server (in a scratch database created there and dropped afterwards). Findings are looked for
- * every 20 ms, which bounds the resolution.
+ * every 20 ms, which bounds the resolution. Each look reads only findings opened since the oldest
+ * event still waiting for one was sent (a run's asOf is taken after the events it evaluates were
+ * committed), so the reader's own load stays proportional to the latency it measures rather than
+ * growing with every finding of the run.
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -135,6 +138,11 @@ async function measure(report: BenchReport, serverUrl: string | undefined): Prom
     worker.start();
 
     const ackedAt = new Map<string, number>();
+    // Events in the order they were sent, with the wall-clock time of sending; `waitingFrom` is
+    // the first one whose finding has not been seen yet.
+    const sent: { email: string; at: number }[] = [];
+    let waitingFrom = 0;
+    const failed = new Set<string>();
     const seenAt = new Map<string, number>();
     const latencies: number[] = [];
     let acked = 0;
@@ -151,7 +159,13 @@ async function measure(report: BenchReport, serverUrl: string | undefined): Prom
     let drainDeadline = Number.POSITIVE_INFINITY;
     const poller = (async () => {
       while (feeding || latencies.length < acked) {
-        const since = new Date(Date.now() - 120_000);
+        while (
+          waitingFrom < sent.length &&
+          (seenAt.has(sent[waitingFrom]!.email) || failed.has(sent[waitingFrom]!.email))
+        )
+          waitingFrom++;
+        // A second's margin for the database's and this process's clocks.
+        const since = new Date((sent[waitingFrom]?.at ?? Date.now()) - 1000);
         const { rows } = await sql<{ email: string }>`
           select subject->>'email' as email from findings
           where workspace_id = any(${workspaceIds}::uuid[]) and check_id = ${checkId} and opened_at >= ${since}`.execute(
@@ -183,6 +197,8 @@ async function measure(report: BenchReport, serverUrl: string | undefined): Prom
           await sleep(((next + 1) / rate) * 1000 - (performance.now() - start));
           continue;
         }
+        const sentAt = Date.now();
+        for (const email of emails) sent.push({ email, at: sentAt });
         try {
           await importFile(
             database,
@@ -196,6 +212,7 @@ async function measure(report: BenchReport, serverUrl: string | undefined): Prom
           );
         } catch {
           failures++;
+          for (const email of emails) failed.add(email);
           continue;
         }
         const now = performance.now();

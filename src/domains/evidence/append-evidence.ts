@@ -64,12 +64,35 @@ export async function appendToLedger(
   inputs: EvidenceInput[],
   options: { allowLedgerKinds?: boolean; now?: Date },
 ): Promise<EvidenceRecord[]> {
+  return appendPrepared(trx, await prepareAppend(trx, workspaceId, inputs, options));
+}
+
+/** Evidence validated and enveloped, its ids fixed, not yet in the ledger. */
+export interface PreparedAppend {
+  readonly workspaceId: string;
+  /** The evidence ids, in the order of the inputs. */
+  readonly ids: string[];
+  readonly items: (PreparedEvidence & { envelopeSha256: string })[];
+}
+
+/**
+ * The first half of an append: validates and envelopes `inputs` (throwing `validation_failed`
+ * naming the item and field) without touching the ledger. A caller that must cite the evidence
+ * ids in other rows of the same transaction prepares first and appends last, so that the
+ * workspace's ledger head — one row every writer of the workspace locks until it commits — is
+ * held only for the end of its transaction.
+ */
+export async function prepareAppend(
+  trx: Trx,
+  workspaceId: string,
+  inputs: EvidenceInput[],
+  options: { allowLedgerKinds?: boolean; now?: Date } = {},
+): Promise<PreparedAppend> {
   if (!Array.isArray(inputs)) {
     throw new AssayError('validation_failed', 'evidence: expected an array of evidence items', {
       field: 'evidence',
     });
   }
-  if (inputs.length === 0) return [];
   if (inputs.length > maxAppendBatch) {
     throw new AssayError(
       'validation_failed',
@@ -77,14 +100,20 @@ export async function appendToLedger(
       { field: 'evidence' },
     );
   }
-  const prepared = await prepareAll(trx, workspaceId, inputs, options);
+  const items = inputs.length === 0 ? [] : await prepareAll(trx, workspaceId, inputs, options);
+  return { workspaceId, ids: items.map((item) => item.envelope.id), items };
+}
 
+/** The second half of an append: takes the ledger head and adds the prepared items as leaves. */
+export async function appendPrepared(trx: Trx, prepared: PreparedAppend): Promise<EvidenceRecord[]> {
+  const { workspaceId, items } = prepared;
+  if (items.length === 0) return [];
   const head = await lockLedgerHead(trx, workspaceId);
   const builder = MerkleTreeBuilder.fromFrontier({ size: head.treeSize, hashes: head.frontier });
-  const leaves: NewLeaf[] = new Array(prepared.length);
-  const records: EvidenceRecord[] = new Array(prepared.length);
-  for (let i = 0; i < prepared.length; i++) {
-    const item = prepared[i]!;
+  const leaves: NewLeaf[] = new Array(items.length);
+  const records: EvidenceRecord[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
     const hash = leafHash(item.envelopeText);
     builder.append(hash);
     const leafIndex = head.treeSize + i;

@@ -111,7 +111,7 @@ export async function importFile(
             options.onProgress({ ...progress });
           }
         }
-        await writer.finish();
+        await writer.finish({ ledgerLast: true });
       } finally {
         // A bad record must not roll back the transaction under a chunk still being written.
         await writer.settle();
@@ -129,6 +129,9 @@ export async function importFile(
       // The evaluation commits with the import: an acknowledged import never misses its checks.
       const touched = await touchedByImport(trx, workspace.id, batch.id, writer.counts);
       const evaluation = await enqueueEvaluation(trx, workspace.id, touched, 'import');
+      // The ledger's head is taken last, so that other writers of the workspace wait only for the
+      // commit.
+      await writer.appendPendingEvidence();
       return {
         batchId: batch.id,
         workspace: workspace.slug,

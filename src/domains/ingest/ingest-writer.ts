@@ -21,7 +21,7 @@ import type {
   PersonFact,
   RecordPosition,
 } from '../events/event.model.ts';
-import { appendEvidence } from '../evidence/append-evidence.ts';
+import { appendPrepared, type PreparedAppend, prepareAppend } from '../evidence/append-evidence.ts';
 import type { EvidenceInput } from '../evidence/envelope.ts';
 import {
   enrichIdentity,
@@ -92,6 +92,13 @@ export class IngestWriter {
   readonly #pipeline: boolean;
   /** The chunk being written while the next one is read (pipelined writers only). */
   #writing: Promise<void> | null = null;
+  /**
+   * Evidence prepared (ids fixed, cited by the rows written) but not yet appended: the ledger
+   * head of the workspace is locked by an append until the transaction ends, so a small batch
+   * appends last, and a large one as each chunk's worth is reached.
+   */
+  #pendingEvidence: PreparedAppend[] = [];
+  #pendingItems = 0;
 
   /**
    * With `pipeline`, a full chunk is written while the caller goes on reading the next one, so
@@ -174,10 +181,32 @@ export class IngestWriter {
     await this.#writeEntitlements(entitlements);
   }
 
-  /** Flushes what is buffered and links accounts to people. */
-  async finish(): Promise<void> {
+  /**
+   * Flushes what is buffered, links accounts to people and appends the evidence still pending.
+   * With `ledgerLast`, the pending evidence stays for the caller to append with
+   * `appendPendingEvidence()` as the last step of its transaction.
+   */
+  async finish(options: { ledgerLast?: boolean } = {}): Promise<void> {
     await this.flush();
     await linkIdentitiesByEmail(this.#trx, this.#workspaceId);
+    if (!options.ledgerLast) await this.appendPendingEvidence();
+  }
+
+  /** Appends the prepared evidence, in the order it was prepared. */
+  async appendPendingEvidence(): Promise<void> {
+    const pending = this.#pendingEvidence;
+    this.#pendingEvidence = [];
+    this.#pendingItems = 0;
+    for (const prepared of pending) await appendPrepared(this.#trx, prepared);
+  }
+
+  /** Prepares evidence for the ledger and returns its ids; the append itself may come later. */
+  async #toLedger(inputs: EvidenceInput[]): Promise<string[]> {
+    const prepared = await prepareAppend(this.#trx, this.#workspaceId, inputs);
+    this.#pendingEvidence.push(prepared);
+    this.#pendingItems += prepared.ids.length;
+    if (this.#pendingItems >= chunkSize) await this.appendPendingEvidence();
+    return prepared.ids;
   }
 
   async #writeIdentityFacts(facts: Positioned<IdentityFact>[]) {
@@ -215,9 +244,7 @@ export class IngestWriter {
     }
     if (fresh.length === 0) return;
     // Each new snapshot is preserved in the ledger as it was received.
-    const evidence = await appendEvidence(
-      this.#trx,
-      this.#workspaceId,
+    const evidenceIds = await this.#toLedger(
       fresh.map(({ identityId, fact }) => ({
         kind: 'account.snapshot',
         subject: { type: 'identity', id: identityId, name: fact.userName },
@@ -234,7 +261,7 @@ export class IngestWriter {
           identityId,
           fact,
           this.#batchId,
-          evidence[index]!.id,
+          evidenceIds[index]!,
         )
       ) {
         this.counts.identities++;
@@ -274,8 +301,8 @@ export class IngestWriter {
       }
     }
     const fresh = rows.filter((r) => !known.has(`${r.event.source}\u0000${r.event.sourceKey}`));
-    const evidence = await appendEvidence(this.#trx, this.#workspaceId, fresh.map(rawEventEvidence));
-    for (const [index, row] of fresh.entries()) row.evidenceId = evidence[index]!.id;
+    const evidenceIds = await this.#toLedger(fresh.map(rawEventEvidence));
+    for (const [index, row] of fresh.entries()) row.evidenceId = evidenceIds[index]!;
     const inserted = await insertEvents(this.#trx, this.#workspaceId, this.#batchId, fresh);
     this.counts.eventsStored += inserted.length;
     this.counts.duplicates += rows.length - inserted.length;

@@ -10,7 +10,7 @@ import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
 import { insertAuditEntry } from '../audit/audit.repository.ts';
 import { listControlRows } from '../controls/controls.repository.ts';
-import { appendEvidence } from '../evidence/append-evidence.ts';
+import { appendPrepared, type PreparedAppend, prepareAppend } from '../evidence/append-evidence.ts';
 import { announceExpiredExceptions, transitionFinding } from '../findings/exceptions.service.ts';
 import {
   closeControlInterval,
@@ -254,7 +254,13 @@ async function evaluate(
     });
     judged.push({ check, mapped, seen, outcomes });
   }
-  const evidenceByCheck = await recordResultEvidence(trx, workspaceId, judged, asOf, runId);
+  const { byCheck: evidenceByCheck, prepared: resultEvidence } = await prepareResultEvidence(
+    trx,
+    workspaceId,
+    judged,
+    asOf,
+    runId,
+  );
   for (const { check, mapped, seen, outcomes } of judged) {
     const evidenceBySubject = evidenceByCheck.get(check.id) ?? new Map<string, string>();
     for (const outcome of outcomes) {
@@ -405,6 +411,9 @@ async function evaluate(
         : {}),
     },
   });
+  // Last, so that the workspace's ledger head, which imports of the same workspace also need, is
+  // held only from here to the commit.
+  await appendPrepared(trx, resultEvidence);
   const openCount = [...openByCheck.values()].reduce((sum, n) => sum + n, 0);
   return {
     runId,
@@ -425,25 +434,24 @@ async function evaluate(
 const resultsPerEvidenceItem = 1000;
 
 /**
- * Preserves the checks' verdicts in the evidence ledger (the raw material of Type II: each day's
- * monitoring), all in one append, and returns per check the evidence id per subject, which
- * findings cite.
+ * Prepares the checks' verdicts for the evidence ledger (the raw material of Type II: each day's
+ * monitoring), all for one append at the end of the run, and returns per check the evidence id
+ * per subject, which findings and results cite.
  */
-async function recordResultEvidence(
+async function prepareResultEvidence(
   trx: Trx,
   workspaceId: string,
   judged: { check: CheckDefinition; mapped: { template_id: string }[]; outcomes: CheckOutcome[] }[],
   asOf: Date,
   runId: string,
-): Promise<Map<string, Map<string, string>>> {
+): Promise<{ byCheck: Map<string, Map<string, string>>; prepared: PreparedAppend }> {
   const chunks: { check: CheckDefinition; controls: { template_id: string }[]; chunk: CheckOutcome[] }[] = [];
   for (const { check, mapped, outcomes } of judged) {
     for (let i = 0; i < outcomes.length; i += resultsPerEvidenceItem)
       chunks.push({ check, controls: mapped, chunk: outcomes.slice(i, i + resultsPerEvidenceItem) });
   }
   const byCheck = new Map<string, Map<string, string>>();
-  if (chunks.length === 0) return byCheck;
-  const records = await appendEvidence(
+  const prepared = await prepareAppend(
     trx,
     workspaceId,
     chunks.map(({ check, controls, chunk }) => ({
@@ -472,9 +480,9 @@ async function recordResultEvidence(
   chunks.forEach(({ check, chunk }, index) => {
     const bySubject = byCheck.get(check.id) ?? new Map<string, string>();
     byCheck.set(check.id, bySubject);
-    for (const o of chunk) bySubject.set(subjectKey(o.subject), records[index]!.id);
+    for (const o of chunk) bySubject.set(subjectKey(o.subject), prepared.ids[index]!);
   });
-  return byCheck;
+  return { byCheck, prepared };
 }
 
 /** Recomputes the status of every control a run touched and records changes as new intervals. */
