@@ -13,7 +13,7 @@
  *   process — the CLI's path, a file streamed from disk — whose peak resident set size (the
  *   operating system's count, embedded database included) is reported. Target: under 512 MB.
  *
- * Both run on the embedded database on disk and — when DATABASE_URL or ASSAY_TEST_DATABASE_URL
+ * Both run on the embedded database on disk and — when ASSAY_BENCH_DATABASE_URL, DATABASE_URL or ASSAY_TEST_DATABASE_URL
  * names a server — on PostgreSQL, in scratch databases created and dropped for the run.
  */
 import { spawn } from 'node:child_process';
@@ -31,6 +31,7 @@ import { systemActor } from '../src/domains/audit/actor.ts';
 import type { NormalizedEvent } from '../src/domains/events/event.model.ts';
 import { importFile } from '../src/domains/ingest/import.service.ts';
 import { createWorkspace } from '../src/domains/workspaces/workspaces.service.ts';
+import { benchServerUrl } from './bench-data.ts';
 import type { BenchReport } from './run.ts';
 
 export const name = 'bulk import';
@@ -311,10 +312,13 @@ async function peakMemory(report: BenchReport, engine: Engine, dir: string, mega
 export async function run(report: BenchReport): Promise<void> {
   const count = setting(report, 'ASSAY_BENCH_IMPORT_EVENTS', 20_000);
   const megabytes = setting(report, 'ASSAY_BENCH_IMPORT_MB', 64);
-  const url = report.config.databaseUrl ?? report.config.testDatabaseUrl;
+  const url = benchServerUrl(report.config);
   const engines: ((dir: string) => Promise<Engine>)[] = [embedded];
   if (url) engines.push(() => server(url));
-  else report.note('no DATABASE_URL or ASSAY_TEST_DATABASE_URL: PostgreSQL figures skipped');
+  else
+    report.note(
+      'no ASSAY_BENCH_DATABASE_URL, DATABASE_URL or ASSAY_TEST_DATABASE_URL: PostgreSQL figures skipped',
+    );
   for (const open of engines) {
     const dir = mkdtempSync(join(tmpdir(), 'assay-bench-import-'));
     const engine = await open(dir);

@@ -10,8 +10,8 @@
  * a server (in a scratch database created there and dropped afterwards). Findings are looked for
  * every 20 ms, which bounds the resolution. Each look reads only findings opened since the oldest
  * event still waiting for one was sent (a run's asOf is taken after the events it evaluates were
- * committed), so the reader's own load stays proportional to the latency it measures rather than
- * growing with every finding of the run.
+ * committed) and written since the previous look, so the reader's own load stays small rather
+ * than growing with every finding of the run.
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -157,6 +157,7 @@ async function measure(report: BenchReport, serverUrl: string | undefined): Prom
 
     let feeding = true;
     let drainDeadline = Number.POSITIVE_INFINITY;
+    let horizon = '0';
     const poller = (async () => {
       while (feeding || latencies.length < acked) {
         while (
@@ -166,13 +167,18 @@ async function measure(report: BenchReport, serverUrl: string | undefined): Prom
           waitingFrom++;
         // A second's margin for the database's and this process's clocks.
         const since = new Date((sent[waitingFrom]?.at ?? Date.now()) - 1000);
-        const { rows } = await sql<{ email: string }>`
-          select subject->>'email' as email from findings
-          where workspace_id = any(${workspaceIds}::uuid[]) and check_id = ${checkId} and opened_at >= ${since}`.execute(
+        // Only rows written by transactions not yet finished at the previous look: every
+        // transaction older than that look's snapshot horizon was already visible to it.
+        const { rows } = await sql<{ horizon: string; emails: string[] }>`
+          select (pg_snapshot_xmin(pg_current_snapshot())::text::bigint % 4294967296)::text as horizon,
+            array(select subject->>'email' from findings
+              where workspace_id = any(${workspaceIds}::uuid[]) and check_id = ${checkId}
+                and opened_at >= ${since} and xmin::text::bigint >= ${horizon}::bigint) as emails`.execute(
           database.db,
         );
+        horizon = rows[0]!.horizon;
         const now = performance.now();
-        for (const { email } of rows) {
+        for (const email of rows[0]!.emails) {
           if (seenAt.has(email)) continue;
           seenAt.set(email, now);
           record(email);

@@ -3,7 +3,7 @@
  *
  * - append rate: appendEvidence (the path every domain uses) in transactions of
  *   ASSAY_BENCH_LEDGER_BATCH items (default 1,000), ASSAY_BENCH_LEDGER_APPEND items in all
- *   (default 20,000), on the embedded database (on disk) and — when DATABASE_URL or
+ *   (default 20,000), on the embedded database (on disk) and — when ASSAY_BENCH_DATABASE_URL, DATABASE_URL or
  *   ASSAY_TEST_DATABASE_URL names a server — on PostgreSQL, in a scratch database created and
  *   dropped for the run;
  * - verify rate: a ledger of ASSAY_BENCH_LEDGER_ITEMS entries (default 200,000 so that the whole
@@ -42,6 +42,7 @@ import {
 import { LeafScanner } from '../src/domains/evidence/verify-ledger.ts';
 import { setScope } from '../src/domains/scope/scope.service.ts';
 import { createWorkspace } from '../src/domains/workspaces/workspaces.service.ts';
+import { benchServerUrl } from './bench-data.ts';
 import type { BenchReport } from './run.ts';
 
 export const name = 'evidence ledger';
@@ -297,10 +298,13 @@ export async function run(report: BenchReport): Promise<void> {
   const appendItems = setting(report, 'ASSAY_BENCH_LEDGER_APPEND', 20_000);
   const batch = setting(report, 'ASSAY_BENCH_LEDGER_BATCH', 1_000);
   const verifyItems = setting(report, 'ASSAY_BENCH_LEDGER_ITEMS', 200_000);
-  const url = report.config.databaseUrl ?? report.config.testDatabaseUrl;
+  const url = benchServerUrl(report.config);
   const engines: (() => Promise<Engine>)[] = [embedded];
   if (url) engines.push(() => server(url));
-  else report.note('no DATABASE_URL or ASSAY_TEST_DATABASE_URL: PostgreSQL figures skipped');
+  else
+    report.note(
+      'no ASSAY_BENCH_DATABASE_URL, DATABASE_URL or ASSAY_TEST_DATABASE_URL: PostgreSQL figures skipped',
+    );
   for (const open of engines) {
     const engine = await open();
     try {

@@ -12,7 +12,7 @@ import { reconcileGovernance } from '../domains/governance/jml.service.ts';
 import { selectAccountsNamedByEvents } from '../domains/ingest/ingest.repository.ts';
 import {
   checksTriggeredBy,
-  isAccountScoped,
+  isScopable,
   type RunChecksSummary,
   runChecks,
 } from '../domains/monitoring/run-checks.service.ts';
@@ -67,8 +67,8 @@ export async function enqueueEvaluation(
   const governance = [touchesGovernance(touched) ? 'reconcile' : 'unchanged'];
   const payload = scoped
     ? {
-        checkIds: checkIds.filter((id) => !isAccountScoped(id)),
-        scopedCheckIds: checkIds.filter(isAccountScoped),
+        checkIds: checkIds.filter((id) => !isScopable(id)),
+        scopedCheckIds: checkIds.filter(isScopable),
         identityIds: ids,
         triggers: [trigger],
         governance,
@@ -171,7 +171,7 @@ export async function runEvaluation(
   actor: Actor = workerActor,
 ): Promise<RunChecksSummary> {
   let ids = [...new Set(strings(payload.checkIds))];
-  let scopedIds = [...new Set(strings(payload.scopedCheckIds))].filter(isAccountScoped);
+  let scopedIds = [...new Set(strings(payload.scopedCheckIds))].filter(isScopable);
   const identityIds = [...new Set(strings(payload.identityIds))];
   const triggers = strings(payload.triggers);
   if (ids.length === 0 && scopedIds.length === 0) ids = [allChecks];

@@ -72,7 +72,7 @@ export interface RunChecksSummary {
 }
 
 /** Whether a change confined to some accounts may re-evaluate this check for those accounts (or their people) alone. */
-export function isAccountScoped(checkId: string): boolean {
+export function isScopable(checkId: string): boolean {
   return builtInCheckById.get(checkId)?.scope !== undefined;
 }
 
