@@ -6,7 +6,8 @@
 import { type ReactNode, useEffect, useState } from 'react';
 import { api, must } from './api/client.ts';
 import { formatDate, ReadOnly, useLoad, Viewer } from './hooks.ts';
-import { AccessReviewCampaign, AccessReviews } from './pages/AccessReviews.tsx';
+import { AccessReviewCampaign } from './pages/AccessReviewCampaign.tsx';
+import { AccessReviews } from './pages/AccessReviews.tsx';
 import { AuditPage } from './pages/AuditPage.tsx';
 import { ControlPage } from './pages/ControlPage.tsx';
 import { Dashboard } from './pages/Dashboard.tsx';

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { api, must, problem } from '../api/client.ts';
 import { formatDate, useLoad } from '../hooks.ts';
 import { Link } from '../router.tsx';
-import { Failure, Loading, Page, StatusBadge } from './common.tsx';
+import { DataTable, Failure, Loading, Page, StatusBadge } from './common.tsx';
 
 function Timeline({
   intervals,
@@ -39,28 +39,21 @@ function Timeline({
       </div>
       <details>
         <summary>Every interval ({intervals.length})</summary>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Status</th>
-              <th scope="col">From</th>
-              <th scope="col">To</th>
-              <th scope="col">Why</th>
+        <DataTable
+          wrap={false}
+          columns={['Status', 'From', 'To', 'Why']}
+          rows={[...intervals].reverse()}
+          row={(i) => (
+            <tr key={i.from}>
+              <td>
+                <StatusBadge status={i.status} />
+              </td>
+              <td>{formatDate(i.from)}</td>
+              <td>{i.to ? formatDate(i.to) : 'now'}</td>
+              <td>{i.reason}</td>
             </tr>
-          </thead>
-          <tbody>
-            {[...intervals].reverse().map((i) => (
-              <tr key={i.from}>
-                <td>
-                  <StatusBadge status={i.status} />
-                </td>
-                <td>{formatDate(i.from)}</td>
-                <td>{i.to ? formatDate(i.to) : 'now'}</td>
-                <td>{i.reason}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        />
       </details>
     </>
   );
@@ -189,32 +182,21 @@ export function ControlPage({ workspace, control }: { workspace: string; control
       </div>
       <section aria-labelledby="ev-h">
         <h2 id="ev-h">Evidence (newest {evidence.length})</h2>
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Kind</th>
-                <th scope="col">Subject</th>
-                <th scope="col">Effective</th>
-                <th scope="col">Fresh</th>
-                <th scope="col">Ledger</th>
-              </tr>
-            </thead>
-            <tbody>
-              {evidence.map((e) => (
-                <tr key={e.id}>
-                  <td>{e.kind}</td>
-                  <td>{e.subject?.name ?? e.subject?.id ?? '—'}</td>
-                  <td>{formatDate(e.effectiveAt)}</td>
-                  <td>{e.stale ? <span className="warn">stale</span> : 'fresh'}</td>
-                  <td>
-                    <ProofBadge workspace={workspace} evidence={e.id} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={['Kind', 'Subject', 'Effective', 'Fresh', 'Ledger']}
+          rows={evidence}
+          row={(e) => (
+            <tr key={e.id}>
+              <td>{e.kind}</td>
+              <td>{e.subject?.name ?? e.subject?.id ?? '—'}</td>
+              <td>{formatDate(e.effectiveAt)}</td>
+              <td>{e.stale ? <span className="warn">stale</span> : 'fresh'}</td>
+              <td>
+                <ProofBadge workspace={workspace} evidence={e.id} />
+              </td>
+            </tr>
+          )}
+        />
       </section>
     </Page>
   );

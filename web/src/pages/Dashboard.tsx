@@ -2,7 +2,7 @@
 import { api, must } from '../api/client.ts';
 import { formatDate, useLoad } from '../hooks.ts';
 import { Link } from '../router.tsx';
-import { Failure, Loading, Page, Stat, StatusBadge } from './common.tsx';
+import { DataTable, Failure, Loading, Page, Stat, StatusBadge } from './common.tsx';
 
 export function Dashboard({ workspace }: { workspace: string }) {
   const params = { path: { workspace } };
@@ -109,39 +109,32 @@ export function Dashboard({ workspace }: { workspace: string }) {
       </div>
       <section aria-labelledby="criteria-h">
         <h2 id="criteria-h">Controls by criterion</h2>
-        <div className="table-wrap">
-          <table className="criteria">
-            <thead>
-              <tr>
-                <th scope="col">Criterion</th>
-                <th scope="col">Controls and their status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {criteria.map((criterion) => (
-                <tr key={criterion}>
-                  <th scope="row">{criterion}</th>
-                  <td>
-                    <ul className="chips">
-                      {byCriterion.get(criterion)!.map((c) => (
-                        <li key={c.id}>
-                          <Link
-                            to={`/w/${workspace}/controls/${c.templateId}`}
-                            className={`chip status-${c.status}`}
-                            title={c.title}
-                          >
-                            {c.templateId} <span className="visually-hidden">{c.title}: </span>
-                            <span className="chip-status">{c.status.replaceAll('_', ' ')}</span>
-                          </Link>
-                        </li>
-                      ))}
-                    </ul>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          className="criteria"
+          columns={['Criterion', 'Controls and their status']}
+          rows={criteria}
+          row={(criterion) => (
+            <tr key={criterion}>
+              <th scope="row">{criterion}</th>
+              <td>
+                <ul className="chips">
+                  {byCriterion.get(criterion)!.map((c) => (
+                    <li key={c.id}>
+                      <Link
+                        to={`/w/${workspace}/controls/${c.templateId}`}
+                        className={`chip status-${c.status}`}
+                        title={c.title}
+                      >
+                        {c.templateId} <span className="visually-hidden">{c.title}: </span>
+                        <span className="chip-status">{c.status.replaceAll('_', ' ')}</span>
+                      </Link>
+                    </li>
+                  ))}
+                </ul>
+              </td>
+            </tr>
+          )}
+        />
       </section>
     </Page>
   );

@@ -6,10 +6,18 @@ import { useState } from 'react';
 import { api, must } from '../api/client.ts';
 import { defaultPeriod, formatDate, isoDay, useLoad } from '../hooks.ts';
 import { Link } from '../router.tsx';
-import { Failure, Loading, Page } from './common.tsx';
+import { Failure, Loading, Page, StatusBadge } from './common.tsx';
 
 const rank: Record<string, number> = { missing: 5, failed: 5, late: 4, exception: 3, operated: 2 };
 const week = 7 * 86_400_000;
+/** Occurrence statuses read as the population export writes them, lower case. */
+const occurrenceLabels: Record<string, string> = {
+  operated: 'operated',
+  late: 'late',
+  missing: 'missing',
+  failed: 'failed',
+  exception: 'exception',
+};
 
 interface Occurrence {
   id: string;
@@ -110,7 +118,7 @@ export function HeatMap({ workspace }: { workspace: string }) {
           <ul className="list">
             {selected.occurrences.map((o) => (
               <li key={o.id}>
-                <span className={`badge occ-${o.status}`}>{o.status}</span> {o.label}: {o.detail}{' '}
+                <StatusBadge kind="occ" labels={occurrenceLabels} status={o.status} /> {o.label}: {o.detail}{' '}
                 <span className="muted">
                   due {formatDate(o.due)} · {o.evidenceIds.length} evidence
                 </span>

@@ -3,7 +3,7 @@ import { useMemo, useState } from 'react';
 import { api, must } from '../api/client.ts';
 import { defaultPeriod, useLoad } from '../hooks.ts';
 import { Link } from '../router.tsx';
-import { Failure, Loading, Page } from './common.tsx';
+import { DataTable, Failure, Loading, Page } from './common.tsx';
 
 interface ClientRow {
   slug: string;
@@ -108,58 +108,56 @@ export function Portfolio({ msp }: { msp: string }) {
       {clients.loading ? <Loading what="clients" /> : null}
       {clients.error ? <Failure error={clients.error} /> : null}
       {clients.data ? (
-        <div className="table-wrap">
-          <table className="portfolio" data-ready="true" data-complete={scores.data ? 'true' : undefined}>
-            <caption>{rows.length} client workspaces</caption>
-            <thead>
-              <tr>
-                <th scope="col">Client</th>
-                <th scope="col">Readiness</th>
-                <th scope="col">Failing controls</th>
-                <th scope="col">Open findings</th>
-                <th scope="col">Overdue work</th>
-                <th scope="col">Drift (30 days)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((c) => (
-                <tr key={c.slug}>
-                  <th scope="row">
-                    <Link to={`/w/${c.slug}`}>{c.name}</Link> <span className="muted">{c.slug}</span>
-                  </th>
-                  <td>
-                    {c.readiness === null ? (
-                      scores.loading ? (
-                        '…'
-                      ) : (
-                        '—'
-                      )
-                    ) : (
-                      <meter
-                        min={0}
-                        max={100}
-                        low={60}
-                        high={85}
-                        optimum={100}
-                        value={c.readiness}
-                        aria-label={`readiness of ${c.name}`}
-                      >
-                        {c.readiness}
-                      </meter>
-                    )}{' '}
-                    {c.readiness === null ? '' : `${c.readiness.toFixed(1)}`}
-                  </td>
-                  <td className={c.failing > 0 ? 'bad' : ''}>
-                    {c.failing} of {c.controls}
-                  </td>
-                  <td>{c.openFindings}</td>
-                  <td className={c.overdue > 0 ? 'bad' : ''}>{c.overdue}</td>
-                  <td>{c.drift}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          className="portfolio"
+          data-ready="true"
+          data-complete={scores.data ? 'true' : undefined}
+          caption={`${rows.length} client workspaces`}
+          columns={[
+            'Client',
+            'Readiness',
+            'Failing controls',
+            'Open findings',
+            'Overdue work',
+            'Drift (30 days)',
+          ]}
+          rows={rows}
+          row={(c) => (
+            <tr key={c.slug}>
+              <th scope="row">
+                <Link to={`/w/${c.slug}`}>{c.name}</Link> <span className="muted">{c.slug}</span>
+              </th>
+              <td>
+                {c.readiness === null ? (
+                  scores.loading ? (
+                    '…'
+                  ) : (
+                    '—'
+                  )
+                ) : (
+                  <meter
+                    min={0}
+                    max={100}
+                    low={60}
+                    high={85}
+                    optimum={100}
+                    value={c.readiness}
+                    aria-label={`readiness of ${c.name}`}
+                  >
+                    {c.readiness}
+                  </meter>
+                )}{' '}
+                {c.readiness === null ? '' : `${c.readiness.toFixed(1)}`}
+              </td>
+              <td className={c.failing > 0 ? 'bad' : ''}>
+                {c.failing} of {c.controls}
+              </td>
+              <td>{c.openFindings}</td>
+              <td className={c.overdue > 0 ? 'bad' : ''}>{c.overdue}</td>
+              <td>{c.drift}</td>
+            </tr>
+          )}
+        />
       ) : null}
     </Page>
   );

@@ -2,7 +2,7 @@
 import { type FormEvent, useState } from 'react';
 import { api, must, problem } from '../api/client.ts';
 import { formatDate, useLoad } from '../hooks.ts';
-import { Failure, Loading, Page } from './common.tsx';
+import { DataTable, Failure, Loading, Page } from './common.tsx';
 
 const tokenPermissions = [
   'evidence:write',
@@ -72,45 +72,38 @@ export function Settings({ workspace }: { workspace: string }) {
           </p>
         ) : null}
         {tokens ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Permissions</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {tokens.map((t) => (
-                  <tr key={t.id}>
-                    <td>{t.name}</td>
-                    <td>{t.permissions.join(', ')}</td>
-                    <td>{formatDate(t.expiresAt)}</td>
-                    <td>{formatDate(t.lastUsedAt)}</td>
-                    <td>{t.status}</td>
-                    <td>
-                      {t.status === 'active' ? (
-                        <button
-                          type="button"
-                          className="small"
-                          onClick={() => revoke(t.id)}
-                          aria-label={`Revoke ${t.name}`}
-                        >
-                          Revoke
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            columns={[
+              'Name',
+              'Permissions',
+              'Expires',
+              'Last used',
+              'Status',
+              { key: 'actions', label: <span className="visually-hidden">Actions</span> },
+            ]}
+            rows={tokens}
+            row={(t) => (
+              <tr key={t.id}>
+                <td>{t.name}</td>
+                <td>{t.permissions.join(', ')}</td>
+                <td>{formatDate(t.expiresAt)}</td>
+                <td>{formatDate(t.lastUsedAt)}</td>
+                <td>{t.status}</td>
+                <td>
+                  {t.status === 'active' ? (
+                    <button
+                      type="button"
+                      className="small"
+                      onClick={() => revoke(t.id)}
+                      aria-label={`Revoke ${t.name}`}
+                    >
+                      Revoke
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+            )}
+          />
         ) : null}
         {tokens ? (
           <form onSubmit={create} aria-labelledby="new-tok-h">

@@ -1,6 +1,6 @@
-import type { ReactNode } from 'react';
+import type { ComponentPropsWithoutRef, ReactNode } from 'react';
 
-const statusLabels: Record<string, string> = {
+const controlStatusLabels: Record<string, string> = {
   passing: 'Passing',
   failing: 'Failing',
   at_risk: 'At risk',
@@ -8,11 +8,71 @@ const statusLabels: Record<string, string> = {
   not_evaluated: 'Not evaluated',
 };
 
-/** A status with a text label as well as a colour, so colour is never the only signal. */
-export function StatusBadge({ status }: { status: string }) {
-  return (
-    <span className={`badge status-${status}`}>{statusLabels[status] ?? status.replaceAll('_', ' ')}</span>
+/**
+ * A status with a text label as well as a colour, so colour is never the only signal. `kind` picks
+ * the stylesheet's colour family (`status-failing`, `campaign-open`, `decision-keep`, `occ-missing`);
+ * a status without a label reads as its value with spaces for underscores.
+ */
+export function StatusBadge({
+  status,
+  kind = 'status',
+  labels = controlStatusLabels,
+}: {
+  status: string;
+  kind?: string;
+  labels?: Readonly<Record<string, string>>;
+}) {
+  return <span className={`badge ${kind}-${status}`}>{labels[status] ?? status.replaceAll('_', ' ')}</span>;
+}
+
+/** A header cell: plain text, or a keyed node (e.g. a visually hidden label for an actions column). */
+export type Column = string | { key: string; label: ReactNode };
+
+/**
+ * A data table with one header row of column headings and one body row per item, scrollable on
+ * narrow screens. With `empty`, an empty list shows that sentence instead of a table with no rows.
+ * Other props (class, `data-*`) go on the `<table>` itself, where the tests and stylesheet look.
+ */
+export function DataTable<T>({
+  columns,
+  rows,
+  row,
+  caption,
+  empty,
+  wrap = true,
+  ...table
+}: {
+  columns: readonly Column[];
+  rows: readonly T[];
+  row: (item: T) => ReactNode;
+  caption?: ReactNode;
+  empty?: ReactNode;
+  /** False for a table that sits in its own scrolling container (e.g. inside `<details>`). */
+  wrap?: boolean;
+} & Omit<ComponentPropsWithoutRef<'table'>, 'children'>) {
+  if (empty !== undefined && rows.length === 0) return <p>{empty}</p>;
+  const element = (
+    <table {...table}>
+      {caption === undefined ? null : <caption>{caption}</caption>}
+      <thead>
+        <tr>
+          {columns.map((c) =>
+            typeof c === 'string' ? (
+              <th key={c} scope="col">
+                {c}
+              </th>
+            ) : (
+              <th key={c.key} scope="col">
+                {c.label}
+              </th>
+            ),
+          )}
+        </tr>
+      </thead>
+      <tbody>{rows.map(row)}</tbody>
+    </table>
   );
+  return wrap ? <div className="table-wrap">{element}</div> : element;
 }
 
 export function Loading({ what }: { what: string }) {
