@@ -35,6 +35,12 @@ export interface Database {
   inSystem<T>(fn: (trx: Trx) => Promise<T>): Promise<T>;
   /** Holds one raw connection for the duration of `fn` (migrations, advisory locks). */
   withRawConnection<T>(fn: (conn: RawConnection) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onNotify` whenever another process of this database notifies `channel` (PostgreSQL
+   * LISTEN, on a connection of its own). Resolves to a function that stops listening. The
+   * embedded database has no other processes: there it listens to nothing.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -44,7 +50,16 @@ export const appRole = 'assay_app';
 const int8 = 20;
 pg.types.setTypeParser(int8, (v) => Number.parseInt(v, 10));
 
-function wrap(kind: DatabaseKind, db: Kysely<DB>, raw: RawConnectionProvider, onClose: () => Promise<void>) {
+type Listener = Database['listen'];
+const listenToNothing: Listener = async () => async () => {};
+
+function wrap(
+  kind: DatabaseKind,
+  db: Kysely<DB>,
+  raw: RawConnectionProvider,
+  onClose: () => Promise<void>,
+  listen: Listener = listenToNothing,
+) {
   let closing: Promise<void> | undefined;
   const database: Database = {
     kind,
@@ -61,6 +76,7 @@ function wrap(kind: DatabaseKind, db: Kysely<DB>, raw: RawConnectionProvider, on
       return db.transaction().execute(fn);
     },
     withRawConnection: raw,
+    listen,
     close() {
       closing ??= (async () => {
         await db.destroy();
@@ -121,7 +137,47 @@ async function openPostgres(url: string): Promise<Database> {
     }
   };
   // Kysely's destroy() ends the pool.
-  return wrap('postgres', db, raw, async () => {});
+  return wrap('postgres', db, raw, async () => {}, listenOn(url));
+}
+
+const channelName = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** LISTEN on a dedicated connection; if it drops, it reconnects (until stopped) after a pause. */
+function listenOn(url: string): Listener {
+  return async (channel, onNotify) => {
+    if (!channelName.test(channel)) throw new AssayError('internal', `not a channel name: ${channel}`);
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const next = new pg.Client({ connectionString: url });
+      next.on('notification', (message) => {
+        if (message.channel === channel) onNotify();
+      });
+      next.on('error', () => {
+        // The connection is gone: polling still finds the work; listen again shortly.
+        next.end().catch(() => {});
+        if (client === next) client = undefined;
+        if (!stopped) retry = setTimeout(() => connect().catch(() => {}), 1000);
+      });
+      await next.connect();
+      await next.query(`listen ${channel}`);
+      if (stopped) {
+        await next.end();
+        return;
+      }
+      client = next;
+      // Whatever was notified while not listening is found by looking now.
+      onNotify();
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+      client = undefined;
+    };
+  };
 }
 
 async function openPGlite(dataDir: string, given: PGlite | undefined): Promise<Database> {

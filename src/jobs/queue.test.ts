@@ -5,7 +5,7 @@ import { createTestDatabase, testEngine } from '../../test/helpers/database.ts';
 import { openDatabase } from '../db/database.ts';
 import { systemActor } from '../domains/audit/actor.ts';
 import { createWorkspace } from '../domains/workspaces/workspaces.service.ts';
-import { claimJobs, completeJob, enqueue, failJob, getJob } from './queue.ts';
+import { claimJobs, completeJob, enqueue, enqueueJob, failJob, getJob, jobsChannel } from './queue.ts';
 import { type JobHandlers, runJobNow, Worker } from './worker.ts';
 
 async function setup(t: Parameters<typeof createTestDatabase>[0]) {
@@ -273,4 +273,50 @@ test('two workers on two connections draining 200 jobs never run the same job tw
     database.db,
   );
   assert.equal(byWorker.rows.length, 2, 'both workers took part');
+});
+
+test('a job committed by another process wakes a worker at once; a rolled-back one does not', async (t) => {
+  if (testEngine !== 'postgres') {
+    t.skip('needs PostgreSQL: the embedded database has no other processes to wake');
+    return;
+  }
+  const { database, config, workspaceId } = await setup(t);
+  // The worker's process: its own connections, and a poll far longer than the test.
+  const workerSide = await openDatabase(config);
+  t.after(() => workerSide.close());
+
+  // What a worker listens to is notified on commit, and only then.
+  let notified = 0;
+  const stopListening = await workerSide.listen(jobsChannel, () => notified++);
+  const afterListen = notified; // listening starts with one look of its own
+  await assert.rejects(
+    database.inWorkspace(workspaceId, async (trx) => {
+      await enqueueJob(trx, workspaceId, 'never', {});
+      throw new Error('rolled back');
+    }),
+    /rolled back/,
+  );
+  await database.inWorkspace(workspaceId, (trx) => enqueueJob(trx, workspaceId, 'marker', {}));
+  await eventually('the committed job to be notified', async () => notified > afterListen);
+  assert.equal(notified, afterListen + 1, 'one notification: the rolled-back job sent none');
+  await stopListening();
+
+  // A worker started while the queue is empty, then a job from the other side: no poll is due.
+  await database.inSystem((trx) => sql`delete from jobs`.execute(trx));
+  const ran: number[] = [];
+  const worker = new Worker(
+    workerSide,
+    { wake: async ({ job }) => void ran.push(job.id) },
+    { id: 'listener', pollMs: 600_000, concurrency: 1, leaseSeconds: 60 },
+  );
+  worker.start();
+  t.after(() => worker.stop());
+  // Give the worker its first (empty) look at the queue.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const job = await database.inWorkspace(workspaceId, (trx) => enqueueJob(trx, workspaceId, 'wake', {}));
+  await eventually(
+    'the worker in the other process to run the job',
+    async () => ran.includes(job.id),
+    15_000,
+  );
 });

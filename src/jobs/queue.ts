@@ -55,6 +55,12 @@ interface JobRow {
 const signals = new EventEmitter();
 signals.setMaxListeners(0);
 
+/**
+ * The channel an enqueueing transaction notifies on commit: workers in other processes (on a
+ * PostgreSQL server) claim the job at once rather than at their next poll.
+ */
+export const jobsChannel = 'assay_jobs';
+
 /** Wakes this process's workers at once (call after the enqueueing transaction committed). */
 export function wakeWorkers(): void {
   signals.emit('wake');
@@ -91,6 +97,8 @@ export async function enqueueJob(
   const delaySeconds = Math.max(0, options.delayMs ?? 0) / 1000;
   const maxAttempts = options.maxAttempts ?? 5;
   const json = JSON.stringify(payload);
+  // Delivered when (and only if) the transaction commits, which is when the job can be claimed.
+  if (delaySeconds === 0) await sql`select pg_notify(${jobsChannel}, '')`.execute(trx);
   if (options.dedupeKey === undefined) {
     const row = await sql<{ id: number }>`
       insert into jobs (workspace_id, kind, payload, run_at, max_attempts)

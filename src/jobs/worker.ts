@@ -7,7 +7,16 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Database } from '../db/database.ts';
-import { type ClaimedJob, claimJob, claimJobs, completeJob, extendLease, failJob, onWake } from './queue.ts';
+import {
+  type ClaimedJob,
+  claimJob,
+  claimJobs,
+  completeJob,
+  extendLease,
+  failJob,
+  jobsChannel,
+  onWake,
+} from './queue.ts';
 
 export interface JobRun {
   job: ClaimedJob;
@@ -88,6 +97,7 @@ export class Worker {
   #wake: (() => void) | undefined;
   #pendingWake = false;
   #unsubscribe: (() => void) | undefined;
+  #listening: Promise<() => Promise<void>> | undefined;
 
   constructor(database: Database, handlers: JobHandlers, options: WorkerOptions) {
     this.#database = database;
@@ -100,6 +110,13 @@ export class Worker {
     if (this.#running) return;
     this.#running = true;
     this.#unsubscribe = onWake(() => this.wake());
+    // Jobs enqueued by other processes (API servers beside this worker) wake it too.
+    this.#listening = this.#database
+      .listen(jobsChannel, () => this.wake())
+      .catch((error: Error) => {
+        (this.#options.log ?? (() => {}))(`not listening for new jobs (polling only): ${error.message}`);
+        return async () => {};
+      });
     this.#loop = this.#run();
   }
 
@@ -114,6 +131,7 @@ export class Worker {
     if (!this.#running) return;
     this.#running = false;
     this.#unsubscribe?.();
+    await (await this.#listening)?.();
     this.#wake?.();
     await this.#loop;
     await Promise.allSettled([...this.#active]);
