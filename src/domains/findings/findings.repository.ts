@@ -9,10 +9,15 @@ function jsonValue(value: unknown): unknown {
   return typeof value === 'string' ? JSON.parse(value) : value;
 }
 
+/** A row whose jsonb columns may be given as values: they are serialised once, with the batch. */
+type WithJsonValues<Row, Columns extends keyof Row> = Omit<Row, Columns> & { [C in Columns]: unknown };
+export type NewCheckResult = WithJsonValues<Insertable<CheckResultsTable>, 'subject' | 'facts'>;
+export type NewFinding = WithJsonValues<Insertable<FindingsTable>, 'subject'>;
+
 // Many rows go in as one JSON recordset: one parameter instead of thousands (much cheaper to bind).
 const rowsPerStatement = 2000;
 
-export async function insertCheckResults(trx: Trx, rows: Insertable<CheckResultsTable>[]) {
+export async function insertCheckResults(trx: Trx, rows: NewCheckResult[]) {
   for (let i = 0; i < rows.length; i += rowsPerStatement) {
     const chunk = rows.slice(i, i + rowsPerStatement).map((r) => ({
       ...r,
@@ -80,7 +85,7 @@ export async function insertFinding(trx: Trx, values: Insertable<FindingsTable>)
 }
 
 /** Several new findings in one statement, returned in the order given. */
-export async function insertFindings(trx: Trx, values: Insertable<FindingsTable>[]) {
+export async function insertFindings(trx: Trx, values: NewFinding[]) {
   const rows: FindingRow[] = [];
   for (let i = 0; i < values.length; i += rowsPerStatement) {
     const chunk = values.slice(i, i + rowsPerStatement);

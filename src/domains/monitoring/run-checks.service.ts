@@ -4,7 +4,6 @@
  * their owners), and each control's status timeline, where a change of status is drift.
  */
 import { randomUUID } from 'node:crypto';
-import type { Insertable } from 'kysely';
 import type { Database, Trx } from '../../db/database.ts';
 import { AssayError } from '../../errors.ts';
 import type { Actor } from '../audit/actor.ts';
@@ -27,6 +26,8 @@ import {
   listCheckSettings,
   listLiveFindings,
   listLiveFindingsOfSubjects,
+  type NewCheckResult,
+  type NewFinding,
   type NewTask,
   openControlInterval,
   updateFinding,
@@ -37,7 +38,6 @@ import { builtInCheckById, builtInChecks } from './checks/index.ts';
 import { controlsServedBy, loadCustomChecks } from './checks.service.ts';
 import { selectAccountsOfSamePeople } from './facts.repository.ts';
 import { Facts } from './facts.ts';
-import type { CheckResultsTable, FindingsTable } from './monitoring.tables.ts';
 
 const hour = 3600 * 1000;
 const day = 24 * hour;
@@ -214,9 +214,9 @@ async function evaluate(
   const facts = new Facts(trx, workspaceId, asOf);
   const accountFacts = scope ? new Facts(trx, workspaceId, asOf, scope.identityIds) : facts;
   const personFacts = scope ? new Facts(trx, workspaceId, asOf, people.identityIds) : facts;
-  const newFindings: Insertable<FindingsTable>[] = [];
+  const newFindings: NewFinding[] = [];
   const newTasks: (Omit<NewTask, 'findingId' | 'assignee' | 'dueAt'> & { live: string })[] = [];
-  const results: Insertable<CheckResultsTable>[] = [];
+  const results: NewCheckResult[] = [];
   const atRisk = new Set<string>();
   const evaluated = new Set<string>();
   let opened = 0;
@@ -271,10 +271,10 @@ async function evaluate(
         run_id: runId,
         check_id: check.id,
         subject_key: key,
-        subject: JSON.stringify(outcome.subject),
+        subject: outcome.subject,
         status: outcome.status,
         detail: outcome.detail,
-        facts: JSON.stringify(outcome.facts ?? {}),
+        facts: outcome.facts ?? {},
         as_of: asOf,
         evidence_id: evidenceId,
       });
@@ -293,7 +293,7 @@ async function evaluate(
             workspace_id: workspaceId,
             check_id: check.id,
             subject_key: key,
-            subject: JSON.stringify(outcome.subject),
+            subject: outcome.subject,
             control_ids: mapped.map((c) => c.template_id),
             criteria: check.criteria,
             severity: check.severity,
@@ -497,7 +497,7 @@ async function updateControlTimelines(
   failing: Set<string>,
   atRisk: Set<string>,
   partial: Set<string>,
-  results: Insertable<CheckResultsTable>[],
+  results: NewCheckResult[],
 ) {
   const checksByControl = new Map<string, string[]>();
   for (const [checkId, list] of controlsByCheck) {
