@@ -1,8 +1,10 @@
 /**
  * Event-to-finding latency: sign-ins without MFA are fed through the ingest path (the importer
  * and writer the upload API uses) at a sustained rate, a worker evaluates the checks they
- * trigger, and each event's latency is the time from its acknowledgement (the import committed
- * and returned) to its finding being visible to a reader of the database.
+ * trigger (on the embedded database in the same process; on PostgreSQL in a process of its own,
+ * woken by the server's notifications, as Assay is deployed at scale), and each event's latency
+ * is the time from its acknowledgement (the import committed and returned) to its finding being
+ * visible to a reader of the database.
  *
  * Settings: ASSAY_BENCH_LATENCY_SECONDS (default 60), ASSAY_BENCH_LATENCY_RATE (events/s; default
  * 1,000 on PostgreSQL, 200 on the embedded database). It runs on an in-memory embedded database,
@@ -13,8 +15,10 @@
  * committed) and written since the previous look, so the reader's own load stays small rather
  * than growing with every finding of the run.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -60,14 +64,14 @@ function signIns(emails: string[], at: number): string {
 async function scratchDatabase(
   report: BenchReport,
   serverUrl: string | undefined,
-): Promise<{ database: Database; workerDatabase: Database; drop: () => Promise<void> }> {
+): Promise<{ database: Database; url: string | undefined; drop: () => Promise<void> }> {
   const config = { ...report.config, databaseUrl: serverUrl };
   if (config.databaseUrl === undefined) {
     const pglite = await PGlite.create({ parsers: { 20: (v: string) => Number.parseInt(v, 10) } });
     const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: undefined }, { pglite });
     return {
       database,
-      workerDatabase: database,
+      url: undefined,
       drop: async () => {
         await database.close();
         await pglite.close();
@@ -82,18 +86,63 @@ async function scratchDatabase(
   const url = new URL(config.databaseUrl);
   url.pathname = `/${scratch}`;
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: url.toString() });
-  // The worker role has its own connections, as a worker process deployed beside the API does.
-  const workerDatabase = await openDatabase({ dataDir: config.dataDir, databaseUrl: url.toString() });
   return {
     database,
-    workerDatabase,
+    url: url.toString(),
     drop: async () => {
-      await workerDatabase.close();
       await database.close();
       const dropper = new pg.Client({ connectionString: config.databaseUrl });
       await dropper.connect();
       await dropper.query(`drop database if exists ${scratch} with (force)`);
       await dropper.end();
+    },
+  };
+}
+
+const workerChild = fileURLToPath(new URL('./latency-worker.child.ts', import.meta.url));
+
+/**
+ * The worker role. On the embedded database it shares the process (the default deployment); on
+ * PostgreSQL it is a process of its own beside the importing one, as Assay is deployed at scale,
+ * woken by the server's notifications.
+ */
+async function startWorker(
+  config: BenchReport['config'],
+  database: Database,
+  url: string | undefined,
+): Promise<{ stop: () => Promise<void> }> {
+  if (url === undefined) {
+    const secrets = openSecretBox({ ...config, secretKey: randomBytes(32).toString('hex') });
+    const worker = new Worker(database, jobHandlers({ database, config, secrets }), {
+      pollMs: config.workerPollMs,
+      concurrency: 1,
+      leaseSeconds: config.jobLeaseSeconds,
+    });
+    worker.start();
+    return { stop: () => worker.stop() };
+  }
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      workerChild,
+      url,
+      String(config.workerConcurrency),
+      String(config.workerPollMs),
+      String(config.jobLeaseSeconds),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    exited.then((code) => reject(new Error(`the worker process exited with ${code} before it was ready`)));
+  });
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }
@@ -118,10 +167,12 @@ async function measure(report: BenchReport, serverUrl: string | undefined): Prom
   const total = Math.round(rate * seconds);
   report.note(
     `${engine}: ${rate} events/s for ${seconds} s over ${workspaceCount} workspace(s); ` +
-      `worker concurrency ${engine === 'pglite' ? 1 : config.workerConcurrency}`,
+      (engine === 'pglite'
+        ? 'worker concurrency 1, in the same process'
+        : `worker concurrency ${config.workerConcurrency}, in a process of its own beside the importing one`),
   );
 
-  const { database, workerDatabase, drop } = await scratchDatabase(report, serverUrl);
+  const { database, url, drop } = await scratchDatabase(report, serverUrl);
   try {
     await migrate(database);
     const workspaces: { id: string; slug: string }[] = [];
@@ -129,13 +180,7 @@ async function measure(report: BenchReport, serverUrl: string | undefined): Prom
       workspaces.push(await createWorkspace(database, systemActor, { slug: `bench-${w}` }));
     }
     const workspaceIds = workspaces.map((w) => w.id);
-    const secrets = openSecretBox({ ...config, secretKey: randomBytes(32).toString('hex') });
-    const worker = new Worker(workerDatabase, jobHandlers({ database: workerDatabase, config, secrets }), {
-      pollMs: config.workerPollMs,
-      concurrency: engine === 'pglite' ? 1 : config.workerConcurrency,
-      leaseSeconds: config.jobLeaseSeconds,
-    });
-    worker.start();
+    const worker = await startWorker(config, database, url);
 
     const ackedAt = new Map<string, number>();
     // Events in the order they were sent, with the wall-clock time of sending; `waitingFrom` is
