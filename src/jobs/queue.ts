@@ -97,13 +97,13 @@ export async function enqueueJob(
   const delaySeconds = Math.max(0, options.delayMs ?? 0) / 1000;
   const maxAttempts = options.maxAttempts ?? 5;
   const json = JSON.stringify(payload);
-  // Delivered when (and only if) the transaction commits, which is when the job can be claimed.
-  if (delaySeconds === 0) await sql`select pg_notify(${jobsChannel}, '')`.execute(trx);
+  // Notified when (and only if) the transaction commits, which is when the job can be claimed.
+  const notify = delaySeconds === 0 ? sql`, pg_notify(${jobsChannel}, '')` : sql``;
   if (options.dedupeKey === undefined) {
     const row = await sql<{ id: number }>`
       insert into jobs (workspace_id, kind, payload, run_at, max_attempts)
       values (${workspaceId}, ${kind}, ${json}::jsonb, now() + make_interval(secs => ${delaySeconds}), ${maxAttempts})
-      returning id`.execute(trx);
+      returning id${notify}`.execute(trx);
     return { id: row.rows[0]!.id, created: true };
   }
   const { rows } = await sql<{ id: number; inserted: boolean }>`
@@ -114,7 +114,7 @@ export async function enqueueJob(
     do update set
       payload = ${mergePayload('jobs.payload', 'excluded.payload')},
       run_at = least(jobs.run_at, excluded.run_at)
-    returning id, (xmax = 0) as inserted`.execute(trx);
+    returning id, (xmax = 0) as inserted${notify}`.execute(trx);
   const row = rows[0]!;
   return { id: row.id, created: row.inserted };
 }

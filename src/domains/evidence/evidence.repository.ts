@@ -18,17 +18,24 @@ export interface LedgerHead {
  * time, consecutively, across all processes sharing the database.
  */
 export async function lockLedgerHead(trx: Trx, workspaceId: string): Promise<LedgerHead> {
-  await trx
-    .insertInto('evidence_ledger_heads')
-    .values({ workspace_id: workspaceId, tree_size: 0, frontier: [] })
-    .onConflict((oc) => oc.column('workspace_id').doNothing())
-    .execute();
-  const row = await trx
-    .selectFrom('evidence_ledger_heads')
-    .select(['tree_size', 'frontier'])
-    .where('workspace_id', '=', workspaceId)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
+  const locked = () =>
+    trx
+      .selectFrom('evidence_ledger_heads')
+      .select(['tree_size', 'frontier'])
+      .where('workspace_id', '=', workspaceId)
+      .forUpdate()
+      .executeTakeFirst();
+  // The head exists after a workspace's first append: one statement then, on every append after.
+  let row = await locked();
+  if (!row) {
+    await trx
+      .insertInto('evidence_ledger_heads')
+      .values({ workspace_id: workspaceId, tree_size: 0, frontier: [] })
+      .onConflict((oc) => oc.column('workspace_id').doNothing())
+      .execute();
+    row = await locked();
+  }
+  if (!row) throw new Error(`the ledger head of workspace ${workspaceId} could not be created`);
   return { treeSize: Number(row.tree_size), frontier: row.frontier };
 }
 
