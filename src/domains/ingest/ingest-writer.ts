@@ -206,10 +206,15 @@ export class IngestWriter {
   /** Prepares evidence for the ledger and returns its ids; the append itself may come later. */
   async #toLedger(inputs: EvidenceInput[]): Promise<string[]> {
     const prepared = await prepareAppend(this.#trx, this.#workspaceId, inputs);
+    await this.#queueForLedger(prepared);
+    return prepared.ids;
+  }
+
+  async #queueForLedger(prepared: PreparedAppend): Promise<void> {
+    if (prepared.ids.length === 0) return;
     this.#pendingEvidence.push(prepared);
     this.#pendingItems += prepared.ids.length;
     if (this.#pendingItems >= chunkSize) await this.appendPendingEvidence();
-    return prepared.ids;
   }
 
   async #writeIdentityFacts(facts: Positioned<IdentityFact>[]) {
@@ -295,25 +300,25 @@ export class IngestWriter {
         rows.push({ event, actorIdentityId, targetIdentityId, evidenceId: null, rawInLedger: false });
       });
     }
-    // Replays are recognised before anything is written, so only new events reach the ledger.
-    const known = new Set<string>();
-    for (const source of new Set(rows.map((r) => r.event.source))) {
-      const keys = rows.filter((r) => r.event.source === source).map((r) => r.event.sourceKey);
-      for (const row of await findEventIds(this.#trx, this.#workspaceId, source, keys)) {
-        known.add(`${source}\u0000${row.source_key}`);
-      }
-    }
-    const fresh = rows.filter((r) => !known.has(`${r.event.source}\u0000${r.event.sourceKey}`));
-    const evidenceIds = await this.#toLedger(fresh.map(rawEventEvidence));
-    for (const [index, row] of fresh.entries()) row.evidenceId = evidenceIds[index]!;
-    const inserted = await insertEvents(this.#trx, this.#workspaceId, this.#batchId, fresh);
+    // The event rows decide what is new: the insert skips replays by their unique key (a plan the
+    // database cannot get wrong, however stale its statistics are inside a large import), and only
+    // the evidence of the rows it inserted is queued for the ledger.
+    const prepared = await prepareAppend(this.#trx, this.#workspaceId, rows.map(rawEventEvidence));
+    for (const [index, row] of rows.entries()) row.evidenceId = prepared.ids[index]!;
+    const inserted = await insertEvents(this.#trx, this.#workspaceId, this.#batchId, rows);
+    const stored = new Set(inserted.map((r) => `${r.source}\u0000${r.source_key}`));
+    const keep = rows.map((r) => stored.has(`${r.event.source}\u0000${r.event.sourceKey}`));
+    await this.#queueForLedger({
+      workspaceId: prepared.workspaceId,
+      ids: prepared.ids.filter((_, i) => keep[i]),
+      items: prepared.items.filter((_, i) => keep[i]),
+    });
     this.counts.eventsStored += inserted.length;
     this.counts.duplicates += rows.length - inserted.length;
-    const newKeys = new Set(inserted.map((r) => `${r.source}\u0000${r.source_key}`));
     for (const r of inserted) this.storedEventIds.push(r.id);
-    for (const row of rows) {
+    for (const [index, row] of rows.entries()) {
       const { event } = row;
-      if (!newKeys.has(`${event.source}\u0000${event.sourceKey}`)) continue;
+      if (!keep[index]) continue;
       if (event.accountStatus && row.targetIdentityId && event.outcome !== 'failure') {
         await setIdentityStatus(
           this.#trx,
