@@ -10,32 +10,17 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { sql } from 'kysely';
-import type { Database } from '../../src/db/database.ts';
 import { canonicalize, sha256Hex } from '../../src/domains/evidence/core/canonical-json.ts';
 import { verifyLedger } from '../../src/domains/evidence/evidence.service.ts';
 import { evidenceBlobStore } from '../../src/domains/evidence/evidence-blobs.ts';
 import { importFile } from '../../src/domains/ingest/import.service.ts';
 import { runChecks } from '../../src/domains/monitoring/run-checks.service.ts';
-import { runQueuedEvaluationNow } from '../../src/jobs/evaluation.ts';
 import { operator, pushHarness } from '../connectors/push-helpers.ts';
 import { sharedPath } from '../helpers/shared.ts';
-
-const userUrn = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const api = '/api/v1/workspaces/acme';
+import { api, runPendingEvaluation, userUrn } from './fixture.ts';
 
 async function* chunks(text: string) {
   yield text;
-}
-
-async function runPendingEvaluation(database: Database) {
-  const job = await database.db
-    .selectFrom('jobs')
-    .select('id')
-    .where('kind', '=', 'evaluate_checks')
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  assert.ok(job, 'the change queued an evaluation');
-  return runQueuedEvaluationNow(database, { jobId: Number(job.id), checkIds: [] }, operator, 30);
 }
 
 test('access review: snapshot, two reviewers, a revocation confirmed by SCIM, sign-off, report, ledger', async (t) => {

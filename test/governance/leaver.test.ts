@@ -18,9 +18,9 @@ import { importFile } from '../../src/domains/ingest/import.service.ts';
 import { runQueuedEvaluationNow } from '../../src/jobs/evaluation.ts';
 import { operator, pushHarness } from '../connectors/push-helpers.ts';
 import { sharedPath } from '../helpers/shared.ts';
+import { runPendingEvaluation, userUrn } from './fixture.ts';
 
 const day = 24 * 3600 * 1000;
-const userUrn = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const patchUrn = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 // The sample lists one user twice (an edited fixture); the importer rightly refuses that, so the
@@ -58,17 +58,6 @@ async function importAndEvaluate(database: Database, kind: string, text: string,
     observedAt: observedAt.toISOString(),
   });
   return runQueuedEvaluationNow(database, summary.evaluation, operator, 30);
-}
-
-async function runPendingEvaluation(database: Database) {
-  const job = await database.db
-    .selectFrom('jobs')
-    .select('id')
-    .where('kind', '=', 'evaluate_checks')
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  assert.ok(job, 'the change queued an evaluation');
-  return runQueuedEvaluationNow(database, { jobId: Number(job.id), checkIds: [] }, operator, 30);
 }
 
 async function setUp(t: TestContext, people: { id: string; name: string; email: string; iam: string }[]) {

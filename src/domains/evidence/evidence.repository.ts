@@ -18,24 +18,22 @@ export interface LedgerHead {
  * time, consecutively, across all processes sharing the database.
  */
 export async function lockLedgerHead(trx: Trx, workspaceId: string): Promise<LedgerHead> {
-  const locked = () =>
+  const head = () =>
     trx
       .selectFrom('evidence_ledger_heads')
       .select(['tree_size', 'frontier'])
       .where('workspace_id', '=', workspaceId)
-      .forUpdate()
-      .executeTakeFirst();
+      .forUpdate();
   // The head exists after a workspace's first append: one statement then, on every append after.
-  let row = await locked();
+  let row = await head().executeTakeFirst();
   if (!row) {
     await trx
       .insertInto('evidence_ledger_heads')
       .values({ workspace_id: workspaceId, tree_size: 0, frontier: [] })
       .onConflict((oc) => oc.column('workspace_id').doNothing())
       .execute();
-    row = await locked();
+    row = await head().executeTakeFirstOrThrow();
   }
-  if (!row) throw new Error(`the ledger head of workspace ${workspaceId} could not be created`);
   return { treeSize: Number(row.tree_size), frontier: row.frontier };
 }
 

@@ -4,12 +4,7 @@ import type { CheckResultsTable, FindingsTable } from '../monitoring/monitoring.
 
 export type FindingRow = Selectable<FindingsTable>;
 
-/** A jsonb column's value as a JSON value (callers hand some over already serialised). */
-function jsonValue(value: unknown): unknown {
-  return typeof value === 'string' ? JSON.parse(value) : value;
-}
-
-/** A row whose jsonb columns may be given as values: they are serialised once, with the batch. */
+/** A row whose jsonb columns are given as values: they are serialised once, with the batch. */
 type WithJsonValues<Row, Columns extends keyof Row> = Omit<Row, Columns> & { [C in Columns]: unknown };
 export type NewCheckResult = WithJsonValues<Insertable<CheckResultsTable>, 'subject' | 'facts'>;
 export type NewFinding = WithJsonValues<Insertable<FindingsTable>, 'subject'>;
@@ -19,17 +14,13 @@ const rowsPerStatement = 2000;
 
 export async function insertCheckResults(trx: Trx, rows: NewCheckResult[]) {
   for (let i = 0; i < rows.length; i += rowsPerStatement) {
-    const chunk = rows.slice(i, i + rowsPerStatement).map((r) => ({
-      ...r,
-      subject: jsonValue(r.subject),
-      facts: jsonValue(r.facts ?? '{}'),
-    }));
+    const chunk = rows.slice(i, i + rowsPerStatement);
     await sql`
       insert into check_results (
         workspace_id, run_id, check_id, subject_key, subject, status, detail, facts, as_of, evidence_id
       )
-      select r.workspace_id, r.run_id, r.check_id, r.subject_key, r.subject, r.status, r.detail, r.facts,
-        r.as_of, r.evidence_id
+      select r.workspace_id, r.run_id, r.check_id, r.subject_key, r.subject, r.status, r.detail,
+        coalesce(r.facts, '{}'), r.as_of, r.evidence_id
       from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb) as r(
         workspace_id uuid, run_id uuid, check_id text, subject_key text, subject jsonb, status text,
         detail text, facts jsonb, as_of timestamptz, evidence_id text
@@ -89,7 +80,6 @@ export async function insertFindings(trx: Trx, values: NewFinding[]) {
   const rows: FindingRow[] = [];
   for (let i = 0; i < values.length; i += rowsPerStatement) {
     const chunk = values.slice(i, i + rowsPerStatement);
-    const json = chunk.map((v) => ({ ...v, subject: jsonValue(v.subject) }));
     const { rows: inserted } = await sql<FindingRow>`
       insert into findings (
         workspace_id, check_id, subject_key, subject, control_ids, criteria, severity, status, detail,
@@ -98,7 +88,7 @@ export async function insertFindings(trx: Trx, values: NewFinding[]) {
       select f.workspace_id, f.check_id, f.subject_key, f.subject, f.control_ids, f.criteria, f.severity,
         f.status, f.detail, f.opened_at, f.closed_at, f.deadline, f.owner, coalesce(f.evidence_ids, '{}'),
         f.closing_evidence_id, f.exception_id
-      from jsonb_to_recordset(${JSON.stringify(json)}::jsonb) as f(
+      from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb) as f(
         workspace_id uuid, check_id text, subject_key text, subject jsonb, control_ids text[],
         criteria text[], severity text, status text, detail text, opened_at timestamptz,
         closed_at timestamptz, deadline timestamptz, owner text, evidence_ids text[],

@@ -195,6 +195,17 @@ export async function findCampaignItem(trx: Trx, workspaceId: string, campaignId
     .executeTakeFirst();
 }
 
+/** An entitlement change to a campaign's account after its launch. */
+export interface ChangeSinceLaunchRow {
+  identity_id: string;
+  system: string;
+  name: string;
+  granted: boolean;
+  privileged: boolean;
+  at: Date;
+  source: string;
+}
+
 /** Entitlement changes to the campaign's accounts after launch. */
 export async function listEntitlementChangesSinceLaunch(
   trx: Trx,
@@ -202,15 +213,7 @@ export async function listEntitlementChangesSinceLaunch(
   campaignId: string,
   launchedAt: Date,
 ) {
-  const { rows } = await sql<{
-    identity_id: string;
-    system: string;
-    name: string;
-    granted: boolean;
-    privileged: boolean;
-    at: Date;
-    source: string;
-  }>`
+  const { rows } = await sql<ChangeSinceLaunchRow>`
     select c.identity_id, c.system, c.name, c.granted, c.privileged, c.at, c.source
       from entitlement_changes c
      where c.workspace_id = ${workspaceId} and c.at > ${launchedAt}

@@ -541,49 +541,18 @@ export async function decideItem(
     }
     const decidedAt = new Date();
     let taskId: string | null = item.task_id;
-    if (input.decision === 'revoke' && !taskId && item.identity_id) {
-      const details = {
-        subjectKey: `revoke:${item.id}`,
-        campaignId: campaign.id,
-        itemId: item.id,
-        identityId: item.identity_id,
-        system: item.system,
-        account: item.account,
-        entitlement: item.entitlement,
-        decidedAt: decidedAt.toISOString(),
-      };
+    const revocation =
+      input.decision === 'revoke' && !taskId ? revocationTask(campaign, item, decidedAt) : null;
+    if (revocation) {
       const task = await insertTask(trx, workspace.id, {
-        kind: revokeKind,
-        title: `Revoke ${item.entitlement} from ${item.account} in ${item.system} (access review "${campaign.name}")`,
+        kind: revocation.kind,
+        title: revocation.title,
         finding_id: null,
         assignee: input.reviewer,
         status: 'open',
         due_at: new Date(decidedAt.getTime() + 7 * day),
         completed_at: null,
-        details: JSON.stringify(details),
-      });
-      taskId = task.id;
-    } else if (input.decision === 'revoke' && !taskId && item.subject_type === 'delegated') {
-      // The MSP's access into this workspace: done when their membership no longer reaches it.
-      const details = {
-        subjectKey: `revoke-delegated:${item.id}`,
-        campaignId: campaign.id,
-        itemId: item.id,
-        system: item.system,
-        account: item.account,
-        entitlement: item.entitlement,
-        role: item.entitlement.replace(/^msp:/, ''),
-        decidedAt: decidedAt.toISOString(),
-      };
-      const task = await insertTask(trx, workspace.id, {
-        kind: revokeDelegatedKind,
-        title: `Remove ${item.account}'s MSP access (${item.entitlement}) to this workspace (access review "${campaign.name}")`,
-        finding_id: null,
-        assignee: input.reviewer,
-        status: 'open',
-        due_at: new Date(decidedAt.getTime() + 7 * day),
-        completed_at: null,
-        details: JSON.stringify(details),
+        details: JSON.stringify(revocation.details),
       });
       taskId = task.id;
     }
@@ -844,4 +813,36 @@ export async function remindOverdueReviewers(trx: Trx, workspaceId: string, acto
     });
   }
   return rows.length;
+}
+
+/** The task a revoke decision opens: removing an account's entitlement, or an MSP's delegated access. */
+function revocationTask(campaign: CampaignRow, item: ItemRow, decidedAt: Date) {
+  const common = {
+    campaignId: campaign.id,
+    itemId: item.id,
+    system: item.system,
+    account: item.account,
+    entitlement: item.entitlement,
+    decidedAt: decidedAt.toISOString(),
+  };
+  if (item.identity_id) {
+    return {
+      kind: revokeKind,
+      title: `Revoke ${item.entitlement} from ${item.account} in ${item.system} (access review "${campaign.name}")`,
+      details: { subjectKey: `revoke:${item.id}`, ...common, identityId: item.identity_id },
+    };
+  }
+  if (item.subject_type === 'delegated') {
+    // The MSP's access into this workspace: done when their membership no longer reaches it.
+    return {
+      kind: revokeDelegatedKind,
+      title: `Remove ${item.account}'s MSP access (${item.entitlement}) to this workspace (access review "${campaign.name}")`,
+      details: {
+        subjectKey: `revoke-delegated:${item.id}`,
+        ...common,
+        role: item.entitlement.replace(/^msp:/, ''),
+      },
+    };
+  }
+  return null;
 }

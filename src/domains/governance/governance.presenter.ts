@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import type { ChangeSinceLaunchRow } from './campaigns.repository.ts';
 import type { CampaignRow, ItemRow } from './campaigns.service.ts';
 
 const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
@@ -111,15 +112,7 @@ export const ChangeSchema = Type.Object({
   source: Type.String(),
 });
 
-export function presentChange(c: {
-  identity_id: string;
-  system: string;
-  name: string;
-  granted: boolean;
-  privileged: boolean;
-  at: Date;
-  source: string;
-}) {
+export function presentChange(c: ChangeSinceLaunchRow) {
   return {
     identityId: c.identity_id,
     system: c.system,

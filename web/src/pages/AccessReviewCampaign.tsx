@@ -235,11 +235,7 @@ function ReviewerGroup({
             <input name="to" type="email" required />
           </label>
           <button type="submit">Delegate</button>
-          {error ? (
-            <p role="alert" className="error">
-              {error}
-            </p>
-          ) : null}
+          {error ? <Failure error={error} /> : null}
         </form>
       ) : null}
     </section>
@@ -395,11 +391,7 @@ export function AccessReviewCampaign({
             </dd>
           </dl>
         )}
-        {signError ? (
-          <p role="alert" className="error">
-            {signError}
-          </p>
-        ) : null}
+        {signError ? <Failure error={signError} /> : null}
         <p>
           <a className="button" href={reportHref(workspace, campaign.id)} download>
             Download the report (CSV)

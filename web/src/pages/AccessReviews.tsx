@@ -136,11 +136,7 @@ export function AccessReviews({ workspace }: { workspace: string }) {
             <input name="privilegedOnly" type="checkbox" /> Privileged entitlements only
           </label>
           <button type="submit">Launch campaign</button>
-          {error ? (
-            <p role="alert" className="error">
-              {error}
-            </p>
-          ) : null}
+          {error ? <Failure error={error} /> : null}
         </form>
       </section>
     </Page>

@@ -145,11 +145,7 @@ export function AuditPage({ workspace }: { workspace: string }) {
               <input name="to" type="date" required defaultValue={isoDay(daysAgo(1))} />
             </label>
             <button type="submit">Declare period</button>
-            {error ? (
-              <p role="alert" className="error">
-                {error}
-              </p>
-            ) : null}
+            {error ? <Failure error={error} /> : null}
           </form>
         </section>
       </div>

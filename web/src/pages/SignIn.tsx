@@ -1,6 +1,8 @@
 /** Sign-in: password, then a TOTP code (or a recovery code) when required; first-time enrolment of a TOTP app. */
+
 import { type FormEvent, useState } from 'react';
 import { api, problem } from '../api/client.ts';
+import { Failure } from './common.tsx';
 
 type Step =
   | { kind: 'password' }
@@ -39,11 +41,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
   return (
     <main id="main" className="signin">
       <h1>Sign in to Assay</h1>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      {error ? <Failure error={error} /> : null}
       {step.kind === 'password' ? (
         <form
           onSubmit={submit(async (form) => {
