@@ -7,10 +7,22 @@
  * transaction runs as the restricted `assay_app` role with `assay.workspace_id` set, so
  * PostgreSQL row-level security hides every other workspace's rows whatever a query asks for.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  type PostgresDialectConfig,
+  PostgresDriver,
+  sql,
+  type Transaction,
+  type TransactionSettings,
+} from 'kysely';
 import pg from 'pg';
 import { AssayError } from '../errors.ts';
 import { PGlitePool } from './pglite-pool.ts';
@@ -65,12 +77,18 @@ function wrap(
     kind,
     db,
     inWorkspace(workspaceId, fn) {
-      return db.transaction().execute(async (trx) => {
-        await sql`select set_config('role', ${appRole}, true), set_config('assay.workspace_id', ${workspaceId}, true)`.execute(
-          trx,
-        );
-        return fn(trx);
-      });
+      const scope: WorkspaceBegin = { workspaceId, taken: false };
+      return workspaceBegin.run(scope, () =>
+        db.transaction().execute(async (trx) => {
+          if (!scope.taken) {
+            await sql`select set_config('role', ${appRole}, true), set_config('assay.workspace_id', ${workspaceId}, true)`.execute(
+              trx,
+            );
+          }
+          // Transactions `fn` opens itself are not this workspace's.
+          return workspaceBegin.exit(() => fn(trx));
+        }),
+      );
     },
     inSystem(fn) {
       return db.transaction().execute(fn);
@@ -86,6 +104,58 @@ function wrap(
     },
   };
   return database;
+}
+
+/**
+ * On a server every round trip counts (a change's evaluation is a few dozen statements): the
+ * driver opens a workspace's transaction and scopes it in one round trip, `begin` and the two
+ * settings sent together. The workspace id is inlined only when it is a UUID (ids are); anything
+ * else takes the parameterised statement of `inWorkspace`.
+ */
+interface WorkspaceBegin {
+  workspaceId: string;
+  /** Set once the driver has scoped the transaction it began. */
+  taken: boolean;
+}
+const workspaceBegin = new AsyncLocalStorage<WorkspaceBegin>();
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+class ScopingPostgresDriver extends PostgresDriver {
+  override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings) {
+    const scope = workspaceBegin.getStore();
+    if (
+      scope === undefined ||
+      scope.taken ||
+      !uuidPattern.test(scope.workspaceId) ||
+      settings.isolationLevel !== undefined ||
+      settings.accessMode !== undefined
+    ) {
+      return super.beginTransaction(connection, settings);
+    }
+    scope.taken = true;
+    try {
+      await connection.executeQuery(
+        CompiledQuery.raw(
+          `begin; select set_config('role', '${appRole}', true), set_config('assay.workspace_id', '${scope.workspaceId}', true)`,
+        ),
+      );
+    } catch (error) {
+      // Never hand back a connection inside a transaction that failed to start.
+      await connection.executeQuery(CompiledQuery.raw('rollback')).catch(() => {});
+      throw error;
+    }
+  }
+}
+
+class ScopingPostgresDialect extends PostgresDialect {
+  readonly #config: PostgresDialectConfig;
+  constructor(config: PostgresDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ScopingPostgresDriver(this.#config);
+  }
 }
 
 type RawConnectionProvider = <T>(fn: (conn: RawConnection) => Promise<T>) => Promise<T>;
@@ -120,7 +190,7 @@ async function openPostgres(url: string): Promise<Database> {
       `cannot connect to the PostgreSQL server in DATABASE_URL: ${(error as Error).message}`,
     );
   }
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new ScopingPostgresDialect({ pool }) });
   const raw: RawConnectionProvider = async (fn) => {
     const client = await pool.connect();
     try {

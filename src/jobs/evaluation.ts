@@ -5,17 +5,18 @@
  * into one pending evaluation. A worker runs it within a fraction of a second; the CLI, where no
  * worker runs, runs it inline as soon as the change commits.
  */
-import { sql } from 'kysely';
 import type { Database, Trx } from '../db/database.ts';
 import type { Actor } from '../domains/audit/actor.ts';
 import { reconcileGovernance } from '../domains/governance/jml.service.ts';
-import { selectAccountsNamedByEvents } from '../domains/ingest/ingest.repository.ts';
+import type { BatchCounts } from '../domains/ingest/ingest.repository.ts';
+import type { StoredEventFacts } from '../domains/ingest/ingest-writer.ts';
 import {
   checksTriggeredBy,
   isScopable,
   type RunChecksSummary,
   runChecks,
 } from '../domains/monitoring/run-checks.service.ts';
+import { hasEnabledChannels } from '../domains/notifications/notifications.repository.ts';
 import { sweepNotifications } from '../domains/notifications/notify.service.ts';
 import { enqueueJob } from './queue.ts';
 import { runJobNow } from './worker.ts';
@@ -91,20 +92,17 @@ export async function enqueueFullEvaluation(trx: Trx, workspaceId: string, trigg
   );
 }
 
-/** What an import batch touched: the classes of the events it stored, and the fact tables it changed. */
-export async function touchedByImport(
-  trx: Trx,
-  workspaceId: string,
-  batchId: string,
-  counts: { eventsStored: number; people: number; identities: number; entitlementChanges: number },
-): Promise<TouchedFacts> {
+/**
+ * What a writer's batch touched: the classes of the events it stored, the fact tables it changed
+ * and, when the batch is confined to accounts, those accounts. Known from what was written,
+ * without reading it back.
+ */
+export function touchedByWriter(writer: { counts: BatchCounts; stored: StoredEventFacts }): TouchedFacts {
+  const { counts, stored } = writer;
   const facts = new Set<string>();
   let eventClasses: number[] = [];
   if (counts.eventsStored > 0) {
-    const { rows } = await sql<{ class_uid: number }>`
-      select distinct class_uid from events where workspace_id = ${workspaceId} and batch_id = ${batchId}
-      order by class_uid`.execute(trx);
-    eventClasses = rows.map((r) => r.class_uid);
+    eventClasses = [...stored.classUids].sort((a, b) => a - b);
     // Events name accounts, which may be new to the identity graph or change status.
     facts.add('identities');
   }
@@ -116,9 +114,8 @@ export async function touchedByImport(
   }
   if (counts.entitlementChanges > 0) facts.add('entitlements');
   const touched: TouchedFacts = { eventClasses, facts: [...facts].sort() };
-  if (confinedToAccounts(counts)) {
-    const named = await selectAccountsNamedByEvents(trx, workspaceId, { batchId });
-    if (named.everyEventNamesAnAccount) touched.identityIds = named.identityIds;
+  if (confinedToAccounts(counts) && stored.everyEventNamesAnAccount) {
+    touched.identityIds = [...stored.accounts].sort();
   }
   return touched;
 }
@@ -181,18 +178,25 @@ export async function runEvaluation(
     scopedIds = [];
   }
   const whole = ids.includes(allChecks);
+  // Whether anyone is told of what the run changed, asked in the run's own transaction: most
+  // workspaces have no channel, and a transaction of its own would cost more than the question.
+  let channels = false;
   const summary = await runChecks(database, actor, workspaceId, {
     checkIds: whole ? undefined : ids.sort(),
     identityScope: whole || scopedIds.length === 0 ? undefined : { checkIds: scopedIds.sort(), identityIds },
     asOf: typeof payload.asOf === 'string' ? new Date(payload.asOf) : undefined,
     trigger: [...new Set(triggers)].sort().join(',') || 'change',
+    alsoInTransaction: async (trx) => {
+      channels = await hasEnabledChannels(trx, workspaceId);
+    },
   });
   // New facts may open, confirm or flag deprovisioning and revocation tasks.
   const governance = strings(payload.governance);
   if (governance.length === 0 || governance.includes('reconcile')) {
     await reconcileGovernance(database, workspaceId, actor, { asOf: new Date(summary.asOf) });
   }
-  await sweepNotifications(database, workspaceId);
+  // A channel enabled after the run's transaction hears of it at the next sweep.
+  if (channels) await sweepNotifications(database, workspaceId);
   return summary;
 }
 

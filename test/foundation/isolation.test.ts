@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { buildTestApp } from '../helpers/app.ts';
+import { testEngine } from '../helpers/database.ts';
 
 async function twoWorkspaces(t: Parameters<typeof buildTestApp>[0]) {
   const ctx = await buildTestApp(t);
@@ -109,4 +110,35 @@ test('row-level security: raw SQL under workspace A sees and writes none of B', 
     return (await sql<{ n: number }>`select count(*)::int as n from controls`.execute(trx)).rows[0]!.n;
   });
   assert.equal(none, 0);
+});
+
+test('a workspace transaction is scoped from its first statement; transactions opened inside it are not its', async (t) => {
+  if (testEngine === 'pglite') {
+    // Its one connection is held by the open transaction: nothing can be opened inside it.
+    t.skip('needs PostgreSQL: the embedded database is a single connection');
+    return;
+  }
+  const { database, ids } = await twoWorkspaces(t);
+  const alpha = ids.alpha!;
+  const bravo = ids.bravo!;
+  const scopeOf = (trx: Parameters<Parameters<typeof database.inSystem>[0]>[0]) =>
+    sql<{ role: string; workspace: string; slugs: string[] }>`
+      select current_user as role, current_setting('assay.workspace_id', true) as workspace,
+        array(select slug from workspaces order by slug) as slugs`
+      .execute(trx)
+      .then((r) => r.rows[0]!);
+
+  const seen = await database.inWorkspace(alpha, async (trx) => {
+    const own = await scopeOf(trx);
+    // Opened while alpha's transaction is open: on connections of their own, with their own scope.
+    const system = await database.inSystem(scopeOf);
+    const other = await database.inWorkspace(bravo, scopeOf);
+    const after = await scopeOf(trx);
+    return { own, system, other, after };
+  });
+  assert.deepEqual(seen.own, { role: 'assay_app', workspace: alpha, slugs: ['alpha'] });
+  assert.deepEqual(seen.after, seen.own);
+  assert.deepEqual(seen.other, { role: 'assay_app', workspace: bravo, slugs: ['bravo'] });
+  assert.notEqual(seen.system.role, 'assay_app');
+  assert.deepEqual(seen.system.slugs, ['alpha', 'bravo']);
 });

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { getPullConnector } from '../../connectors/pull-registry.ts';
 import type { Database } from '../../db/database.ts';
 import { AssayError, isAssayError } from '../../errors.ts';
-import { enqueueEvaluation, type QueuedEvaluation, touchedByImport } from '../../jobs/evaluation.ts';
+import { enqueueEvaluation, type QueuedEvaluation, touchedByWriter } from '../../jobs/evaluation.ts';
 import { wakeWorkers } from '../../jobs/queue.ts';
 import type { Actor } from '../audit/actor.ts';
 import { recordAudit } from '../audit/record-audit.ts';
@@ -292,7 +292,7 @@ export async function runConnector(
         details: { kind: row.kind, name: row.name, batchId: batch.id, ...pulled, ...writer.counts },
       });
       // The checks these facts trigger are queued with them: a stored pull never misses its checks.
-      const touched = await touchedByImport(trx, workspace.id, batch.id, writer.counts);
+      const touched = touchedByWriter(writer);
       const evaluation = await enqueueEvaluation(trx, workspace.id, touched, `connector:${row.name}`);
       return {
         workspace: workspace.slug,

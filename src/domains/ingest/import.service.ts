@@ -12,7 +12,7 @@ import {
   enqueueEvaluation,
   type QueuedEvaluation,
   type TouchedFacts,
-  touchedByImport,
+  touchedByWriter,
 } from '../../jobs/evaluation.ts';
 import { wakeWorkers } from '../../jobs/queue.ts';
 import type { Actor } from '../audit/actor.ts';
@@ -127,7 +127,7 @@ export async function importFile(
         details: { kind, fileName: options.fileName, ...writer.counts },
       });
       // The evaluation commits with the import: an acknowledged import never misses its checks.
-      const touched = await touchedByImport(trx, workspace.id, batch.id, writer.counts);
+      const touched = touchedByWriter(writer);
       const evaluation = await enqueueEvaluation(trx, workspace.id, touched, 'import');
       // The ledger's head is taken last, so that other writers of the workspace wait only for the
       // commit.

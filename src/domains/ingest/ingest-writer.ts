@@ -71,6 +71,17 @@ function rawEventEvidence(row: EventRow): EvidenceInput {
 
 type Positioned<T> = { position: RecordPosition; value: T };
 
+/** What the events a writer stored (new, not replays) name: what their checks are scoped by. */
+export interface StoredEventFacts {
+  classUids: Set<number>;
+  /** Accounts named as actor or target (at most `maxTrackedAccounts`: past that, scoping is moot). */
+  accounts: Set<string>;
+  /** False once a stored event names no account (an HR record, a repository setting). */
+  everyEventNamesAnAccount: boolean;
+}
+
+const maxTrackedAccounts = 10_000;
+
 export class IngestWriter {
   readonly counts: BatchCounts = {
     recordsRead: 0,
@@ -83,6 +94,11 @@ export class IngestWriter {
   };
   /** Ids of events stored by this writer (new, not replays), for the monitors. */
   readonly storedEventIds: number[] = [];
+  readonly stored: StoredEventFacts = {
+    classUids: new Set(),
+    accounts: new Set(),
+    everyEventNamesAnAccount: true,
+  };
   readonly #trx: Trx;
   readonly #workspaceId: string;
   readonly #batchId: string | null;
@@ -319,6 +335,7 @@ export class IngestWriter {
     for (const [index, row] of rows.entries()) {
       const { event } = row;
       if (!keep[index]) continue;
+      this.#noteStored(row);
       if (event.accountStatus && row.targetIdentityId && event.outcome !== 'failure') {
         await setIdentityStatus(
           this.#trx,
@@ -387,6 +404,16 @@ export class IngestWriter {
     }
     for (const { position, value } of facts) {
       await atPosition(position, () => this.#writeEntitlement(value));
+    }
+  }
+
+  #noteStored(row: EventRow): void {
+    const { stored } = this;
+    stored.classUids.add(row.event.classUid);
+    if (row.actorIdentityId === null && row.targetIdentityId === null)
+      stored.everyEventNamesAnAccount = false;
+    for (const id of [row.actorIdentityId, row.targetIdentityId]) {
+      if (id !== null && stored.accounts.size < maxTrackedAccounts) stored.accounts.add(id);
     }
   }
 

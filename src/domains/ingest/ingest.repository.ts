@@ -152,27 +152,3 @@ export async function countEvents(trx: Trx, workspaceId: string) {
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
-
-/**
- * The accounts a set of stored events names (as actor or target), and whether every one of those
- * events names one: a batch with an event naming none (an HR record, a repository setting) is
- * not confined to accounts.
- */
-export async function selectAccountsNamedByEvents(
-  trx: Trx,
-  workspaceId: string,
-  events: { batchId: string } | { eventIds: number[] },
-): Promise<{ identityIds: string[]; everyEventNamesAnAccount: boolean }> {
-  const which =
-    'batchId' in events
-      ? sql`events.batch_id = ${events.batchId}`
-      : sql`events.id in (${sql.join(events.eventIds)})`;
-  const { rows } = await sql<{ accounts: string[] | null; every: boolean | null }>`
-    select array_agg(distinct named.account::text) filter (where named.account is not null) as accounts,
-      bool_and(events.actor_identity_id is not null or events.target_identity_id is not null) as every
-    from events
-      cross join lateral (values (events.actor_identity_id), (events.target_identity_id)) as named (account)
-    where events.workspace_id = ${workspaceId} and ${which}`.execute(trx);
-  const row = rows[0];
-  return { identityIds: [...(row?.accounts ?? [])].sort(), everyEventNamesAnAccount: row?.every === true };
-}

@@ -1,5 +1,5 @@
 /** The reads checks evaluate over, each bounded by the as-of instant. */
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Trx } from '../../db/database.ts';
 import { rawPayload } from '../ingest/ingest.repository.ts';
 
@@ -69,15 +69,19 @@ export async function selectObservations(trx: Trx, workspaceId: string, asOf: Da
   return result.rows;
 }
 
-export interface EventQuery {
+/** Which events one read wants, within the window and accounts all reads of a batch share. */
+export interface EventFilter {
   classUids?: number[];
   since?: Date;
+}
+
+export interface EventQuery extends EventFilter {
   until: Date;
   /** Only events whose actor or target is one of these accounts. */
   identityIds?: IdentityScope;
 }
 
-export async function selectEvents(trx: Trx, workspaceId: string, query: EventQuery) {
+function selectEventRows(trx: Trx, workspaceId: string, query: { until: Date; identityIds?: IdentityScope }) {
   let q = trx
     .selectFrom('events')
     .select([
@@ -97,15 +101,62 @@ export async function selectEvents(trx: Trx, workspaceId: string, query: EventQu
     ])
     .where('workspace_id', '=', workspaceId)
     .where('time', '<=', query.until);
-  if (query.since) q = q.where('time', '>=', query.since);
-  if (query.classUids && query.classUids.length > 0) q = q.where('class_uid', 'in', query.classUids);
   if (query.identityIds) {
     const ids = [...query.identityIds];
     q = q.where(
       sql<boolean>`(actor_identity_id = any(${ids}::uuid[]) or target_identity_id = any(${ids}::uuid[]))`,
     );
   }
-  return q.orderBy('time').orderBy('id').execute();
+  return q.orderBy('time').orderBy('id');
+}
+
+function filterSql(filter: EventFilter): RawBuilder<boolean> {
+  const parts: RawBuilder<unknown>[] = [];
+  if (filter.classUids && filter.classUids.length > 0)
+    parts.push(sql`class_uid in (${sql.join(filter.classUids)})`);
+  if (filter.since) parts.push(sql`time >= ${filter.since}`);
+  return parts.length === 0 ? sql<boolean>`true` : sql<boolean>`(${sql.join(parts, sql` and `)})`;
+}
+
+export async function selectEvents(trx: Trx, workspaceId: string, query: EventQuery) {
+  return selectEventRows(trx, workspaceId, query).where(filterSql(query)).execute();
+}
+
+export type EventFactRow = Awaited<ReturnType<typeof selectEvents>>[number];
+
+// Filters per statement: each is one bit of the int4 that says which filters a row matched.
+const filtersPerStatement = 31;
+
+/**
+ * Several reads of events in one statement (each event read once, however many of them want it),
+ * returned per filter in the order given, each list in time order as `selectEvents` returns it.
+ */
+export async function selectEventsOfFilters(
+  trx: Trx,
+  workspaceId: string,
+  shared: { until: Date; identityIds?: IdentityScope },
+  filters: EventFilter[],
+): Promise<EventFactRow[][]> {
+  if (filters.length === 1) return [await selectEvents(trx, workspaceId, { ...shared, ...filters[0] })];
+  const lists: EventFactRow[][] = [];
+  for (let from = 0; from < filters.length; from += filtersPerStatement) {
+    const group = filters.slice(from, from + filtersPerStatement);
+    const rows = await selectEventRows(trx, workspaceId, shared)
+      .select(
+        sql<number>`(${sql.join(
+          group.map((f, bit) => sql`(case when ${filterSql(f)} then ${sql.lit(2 ** bit)} else 0 end)`),
+          sql` + `,
+        )})::int`.as('matched'),
+      )
+      .where(sql<boolean>`(${sql.join(group.map(filterSql), sql` or `)})`)
+      .execute();
+    const grouped: EventFactRow[][] = group.map(() => []);
+    for (const { matched, ...row } of rows) {
+      for (let bit = 0; bit < group.length; bit++) if (matched & (2 ** bit)) grouped[bit]!.push(row);
+    }
+    lists.push(...grouped);
+  }
+  return lists;
 }
 
 /**

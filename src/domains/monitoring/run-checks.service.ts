@@ -54,6 +54,8 @@ export interface RunChecksOptions {
    * account-scoped (`scope: 'identity'`); one also listed in `checkIds` runs whole.
    */
   identityScope?: { checkIds: string[]; identityIds: string[] } | undefined;
+  /** Further reads or writes of the caller's, in the run's transaction once its results are written. */
+  alsoInTransaction?: ((trx: Trx) => Promise<void>) | undefined;
 }
 
 export interface RunChecksSummary {
@@ -150,6 +152,7 @@ export async function runChecks(
       asOf,
       options.trigger ?? 'manual',
       scoped,
+      options.alsoInTransaction,
     );
   });
 }
@@ -169,6 +172,7 @@ async function evaluate(
   asOf: Date,
   trigger: string,
   scope: Scope | undefined,
+  alsoInTransaction: RunChecksOptions['alsoInTransaction'],
 ): Promise<RunChecksSummary> {
   const runId = randomUUID();
   const overrides = new Map((await listCheckSettings(trx, workspaceId)).map((s) => [s.check_id, s]));
@@ -212,8 +216,17 @@ async function evaluate(
   for (const f of [...whole, ...scopedLive]) live.set(`${f.check_id}\u0000${f.subject_key}`, f);
 
   const facts = new Facts(trx, workspaceId, asOf);
-  const accountFacts = scope ? new Facts(trx, workspaceId, asOf, scope.identityIds) : facts;
-  const personFacts = scope ? new Facts(trx, workspaceId, asOf, people.identityIds) : facts;
+  // One set of scoped facts serves account- and person-scoped checks alike: the changed accounts
+  // and every account of their people (verdicts on anyone else are dropped below).
+  const scopedFacts = scope
+    ? new Facts(
+        trx,
+        workspaceId,
+        asOf,
+        [...new Set([...scope.identityIds, ...people.identityIds])].sort(),
+        facts,
+      )
+    : facts;
   const newFindings: NewFinding[] = [];
   const newTasks: (Omit<NewTask, 'findingId' | 'assignee' | 'dueAt'> & { live: string })[] = [];
   const results: NewCheckResult[] = [];
@@ -230,16 +243,22 @@ async function evaluate(
     seen: Set<string>;
     outcomes: CheckOutcome[];
   }[] = [];
-  for (const check of checks) {
-    const settings = {
-      ...check.defaults,
-      ...((overrides.get(check.id)?.settings ?? {}) as Record<string, never>),
-    };
+  // The checks judge side by side, so that the reads they want at the same point go to the
+  // database together (see Facts.events); all are settled before anything can roll back.
+  const verdicts = await Promise.allSettled(
+    checks.map(async (check) => {
+      const settings = {
+        ...check.defaults,
+        ...((overrides.get(check.id)?.settings ?? {}) as Record<string, never>),
+      };
+      return check.evaluate(isScoped(check) ? scopedFacts : facts, settings);
+    }),
+  );
+  for (const [index, check] of checks.entries()) {
+    const verdict = verdicts[index]!;
+    if (verdict.status === 'rejected') throw verdict.reason;
+    const evaluatedOutcomes: CheckOutcome[] = verdict.value;
     const scoped = isScoped(check);
-    const evaluatedOutcomes: CheckOutcome[] = await check.evaluate(
-      !scoped ? facts : check.scope === 'person' ? personFacts : accountFacts,
-      settings,
-    );
     evaluated.add(check.id);
     const mapped = controlsByCheck.get(check.id) ?? [];
     const seen = new Set<string>();
@@ -411,6 +430,7 @@ async function evaluate(
         : {}),
     },
   });
+  await alsoInTransaction?.(trx);
   // Last, so that the workspace's ledger head, which imports of the same workspace also need, is
   // held only from here to the commit.
   await appendPrepared(trx, resultEvidence);
