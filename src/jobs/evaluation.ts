@@ -166,6 +166,7 @@ export async function runEvaluation(
   workspaceId: string,
   payload: EvaluationPayload,
   actor: Actor = workerActor,
+  options: { countOpenFindings?: boolean } = {},
 ): Promise<RunChecksSummary> {
   let ids = [...new Set(strings(payload.checkIds))];
   let scopedIds = [...new Set(strings(payload.scopedCheckIds))].filter(isScopable);
@@ -186,6 +187,8 @@ export async function runEvaluation(
     identityScope: whole || scopedIds.length === 0 ? undefined : { checkIds: scopedIds.sort(), identityIds },
     asOf: typeof payload.asOf === 'string' ? new Date(payload.asOf) : undefined,
     trigger: [...new Set(triggers)].sort().join(',') || 'change',
+    // Someone waiting on the run (the CLI) is told how many findings are open; a worker is not asked.
+    countOpenFindings: options.countOpenFindings ?? false,
     alsoInTransaction: async (trx) => {
       channels = await hasEnabledChannels(trx, workspaceId);
     },
@@ -219,7 +222,7 @@ export async function runQueuedEvaluationNow(
   const outcome = await runJobNow(
     database,
     evaluation.jobId,
-    (job) => runEvaluation(database, job.workspaceId, job.payload, actor),
+    (job) => runEvaluation(database, job.workspaceId, job.payload, actor, { countOpenFindings: true }),
     { leaseSeconds },
   );
   if (!outcome) return { status: 'queued', jobId: evaluation.jobId, reason: 'a worker is evaluating it' };

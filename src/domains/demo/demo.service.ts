@@ -126,7 +126,7 @@ export async function seedDemo(
       slug: client.slug,
       people: client.size,
       events,
-      openFindings: final.findingsOpen,
+      openFindings: final.findingsOpen ?? 0,
       planted: company.planted,
     });
   }

@@ -71,6 +71,17 @@ export async function countOpenFindingsByCheck(trx: Trx, workspaceId: string, ch
   return new Map(rows.map((r) => [r.check_id, r.open]));
 }
 
+/** Which of these checks have an open finding (suppressed ones excepted): one index probe each. */
+export async function listChecksWithOpenFindings(trx: Trx, workspaceId: string, checkIds: string[]) {
+  if (checkIds.length === 0) return new Set<string>();
+  const { rows } = await sql<{ check_id: string }>`
+    select c.check_id from unnest(${checkIds}::text[]) as c(check_id)
+    where exists (
+      select 1 from findings f
+      where f.workspace_id = ${workspaceId} and f.status = 'open' and f.check_id = c.check_id)`.execute(trx);
+  return new Set(rows.map((r) => r.check_id));
+}
+
 export async function insertFinding(trx: Trx, values: Insertable<FindingsTable>) {
   return trx.insertInto('findings').values(values).returningAll().executeTakeFirstOrThrow();
 }

@@ -272,22 +272,27 @@ export async function insertEntitlementChange(
 }
 
 /**
- * Links unlinked accounts to people by email or alias (case-insensitive). Manual links are kept
- * (`link_locked`). Returns how many accounts were linked.
+ * Links unlinked accounts to people by email or alias (case-insensitive): all of the workspace's,
+ * or only `identityIds`. Manual links are kept (`link_locked`). Returns how many were linked.
  */
-export async function linkIdentitiesByEmail(trx: Trx, workspaceId: string): Promise<number> {
+export async function linkIdentitiesByEmail(
+  trx: Trx,
+  workspaceId: string,
+  identityIds?: string[],
+): Promise<number> {
+  const only = identityIds ? sql` and i.id = any(${identityIds}::uuid[])` : sql``;
   const byEmail = await sql<{ id: string }>`
     update identities i set person_id = p.id, link_method = 'email', updated_at = now()
     from people p
     where i.workspace_id = ${workspaceId} and p.workspace_id = ${workspaceId}
-      and i.person_id is null and not i.link_locked
+      and i.person_id is null and not i.link_locked${only}
       and (lower(i.email) = p.email or lower(i.user_name) = p.email)
     returning i.id`.execute(trx);
   const byAlias = await sql<{ id: string }>`
     update identities i set person_id = p.id, link_method = 'alias', updated_at = now()
     from people p
     where i.workspace_id = ${workspaceId} and p.workspace_id = ${workspaceId}
-      and i.person_id is null and not i.link_locked
+      and i.person_id is null and not i.link_locked${only}
       and (lower(i.email) = any(p.aliases) or lower(i.user_name) = any(p.aliases))
     returning i.id`.execute(trx);
   return byEmail.rows.length + byAlias.rows.length;

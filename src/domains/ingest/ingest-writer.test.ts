@@ -186,3 +186,78 @@ test('an account named without any id is rejected with its record position, batc
     /f\.json line 7: an account is named without any id, user name or email/,
   );
 });
+
+test('accounts are linked to people whichever comes first, and a batch reports what its events named', async (t) => {
+  const { database } = await createTestDatabase(t);
+  const workspace = await createWorkspace(database, systemActor, { slug: 'linking' });
+  const person = (email: string, employeeId: string): ImportRecord => ({
+    type: 'person',
+    position: { file: 'roster.csv', line: 2 },
+    person: {
+      source: 'hr-roster',
+      employeeId,
+      name: email,
+      email,
+      status: 'active',
+      observedAt: '2026-01-01T00:00:00.000Z',
+    },
+  });
+  const write = (records: ImportRecord[]) =>
+    database.inWorkspace(workspace.id, async (trx) => {
+      const writer = new IngestWriter(trx, workspace.id, null);
+      for (const record of records) await writer.add(record);
+      await writer.finish();
+      return writer;
+    });
+  const links = () =>
+    database.inWorkspace(workspace.id, async (trx) =>
+      Object.fromEntries(
+        (
+          await trx
+            .selectFrom('identities')
+            .leftJoin('people', 'people.id', 'identities.person_id')
+            .select(['identities.external_id', 'people.email', 'identities.link_method'])
+            .execute()
+        ).map((r) => [r.external_id, r.email ? `${r.email} (${r.link_method})` : null]),
+      ),
+    );
+
+  // Accounts before their people: nobody to link to yet.
+  const first = await write([
+    signIn('1', '2026-01-02T00:00:00.000Z', { type: 'user', externalId: 'dan', email: 'dan@example.com' }),
+    signIn('2', '2026-01-02T00:00:00.000Z', { type: 'user', externalId: 'eve', email: 'eve@example.com' }),
+  ]);
+  assert.deepEqual(await links(), { dan: null, eve: null });
+  assert.deepEqual([...first.stored.classUids], [3002]);
+  assert.equal(first.stored.accounts.size, 2);
+  assert.equal(first.stored.everyEventNamesAnAccount, true);
+
+  // A roster links every account it can, not only those the batch named.
+  await write([person('dan@example.com', 'E1'), person('frank@example.com', 'E2')]);
+  assert.deepEqual(await links(), { dan: 'dan@example.com (email)', eve: null });
+
+  // Accounts after their people: linked by the batch that names them; others are left as they are.
+  const later = await write([
+    signIn('3', '2026-01-03T00:00:00.000Z', {
+      type: 'user',
+      externalId: 'frank',
+      email: 'Frank@example.com',
+    }),
+  ]);
+  assert.deepEqual(await links(), {
+    dan: 'dan@example.com (email)',
+    eve: null,
+    frank: 'frank@example.com (email)',
+  });
+  // Replayed events are not stored again, and name nothing.
+  const replay = await write([
+    signIn('3', '2026-01-03T00:00:00.000Z', {
+      type: 'user',
+      externalId: 'frank',
+      email: 'frank@example.com',
+    }),
+  ]);
+  assert.equal(later.stored.accounts.size, 1);
+  assert.equal(replay.counts.eventsStored, 0);
+  assert.equal(replay.stored.accounts.size, 0);
+});

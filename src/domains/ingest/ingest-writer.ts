@@ -81,6 +81,8 @@ export interface StoredEventFacts {
 }
 
 const maxTrackedAccounts = 10_000;
+// Past this many accounts named, linking them by id is no cheaper than linking the workspace's.
+const maxNamedAccountsLinked = 20_000;
 
 export class IngestWriter {
   readonly counts: BatchCounts = {
@@ -104,6 +106,7 @@ export class IngestWriter {
   readonly #batchId: string | null;
   readonly #identityCache = new Map<string, string>();
   #savepoints = 0;
+  #peopleWritten = false;
   #people: Positioned<PersonFact>[] = [];
   #identities: Positioned<IdentityFact>[] = [];
   #events: Positioned<NormalizedEvent>[] = [];
@@ -190,6 +193,7 @@ export class IngestWriter {
     this.#events = [];
     this.#entitlements = [];
     await this.#prefetchAccounts(identities, events, entitlements);
+    if (people.length > 0) this.#peopleWritten = true;
     for (const { position, value } of people) {
       await atPosition(position, async () => {
         if (await upsertPerson(this.#trx, this.#workspaceId, value)) this.counts.people++;
@@ -207,7 +211,14 @@ export class IngestWriter {
    */
   async finish(options: { ledgerLast?: boolean } = {}): Promise<void> {
     await this.flush();
-    await linkIdentitiesByEmail(this.#trx, this.#workspaceId);
+    // People written can link any account; without them, only the accounts this batch named can
+    // have become linkable (a new account, or an email learnt).
+    const named = [...new Set(this.#identityCache.values())];
+    if (this.#peopleWritten || named.length > maxNamedAccountsLinked) {
+      await linkIdentitiesByEmail(this.#trx, this.#workspaceId);
+    } else if (named.length > 0) {
+      await linkIdentitiesByEmail(this.#trx, this.#workspaceId, named);
+    }
     if (!options.ledgerLast) await this.appendPendingEvidence();
   }
 

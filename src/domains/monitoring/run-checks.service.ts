@@ -24,6 +24,7 @@ import {
   insertTasks,
   listActiveExceptions,
   listCheckSettings,
+  listChecksWithOpenFindings,
   listLiveFindings,
   listLiveFindingsOfSubjects,
   type NewCheckResult,
@@ -56,6 +57,8 @@ export interface RunChecksOptions {
   identityScope?: { checkIds: string[]; identityIds: string[] } | undefined;
   /** Further reads or writes of the caller's, in the run's transaction once its results are written. */
   alsoInTransaction?: ((trx: Trx) => Promise<void>) | undefined;
+  /** Count the open findings of the checks run for the summary (default true). */
+  countOpenFindings?: boolean | undefined;
 }
 
 export interface RunChecksSummary {
@@ -67,7 +70,8 @@ export interface RunChecksSummary {
   failures: number;
   findingsOpened: number;
   findingsClosed: number;
-  findingsOpen: number;
+  /** Open findings of the checks run; null when not counted (`countOpenFindings: false`). */
+  findingsOpen: number | null;
   /** When some checks judged only the accounts a change named: how many accounts, and which checks. */
   scoped: { accounts: number; checks: string[] } | null;
   drift: { control: string; from: string; to: string }[];
@@ -153,6 +157,7 @@ export async function runChecks(
       options.trigger ?? 'manual',
       scoped,
       options.alsoInTransaction,
+      options.countOpenFindings ?? true,
     );
   });
 }
@@ -173,6 +178,7 @@ async function evaluate(
   trigger: string,
   scope: Scope | undefined,
   alsoInTransaction: RunChecksOptions['alsoInTransaction'],
+  countOpen: boolean,
 ): Promise<RunChecksSummary> {
   const runId = randomUUID();
   const overrides = new Map((await listCheckSettings(trx, workspaceId)).map((s) => [s.check_id, s]));
@@ -392,11 +398,22 @@ async function evaluate(
     }),
   );
   await insertCheckResults(trx, results);
-  const openByCheck = await countOpenFindingsByCheck(
-    trx,
-    workspaceId,
-    checks.map((c) => c.id),
-  );
+  // Counting every open finding costs more as findings accumulate; a change's evaluation needs
+  // only which checks have one (a control fails while one of its checks does).
+  const openByCheck = countOpen
+    ? await countOpenFindingsByCheck(
+        trx,
+        workspaceId,
+        checks.map((c) => c.id),
+      )
+    : null;
+  const checksWithOpenFindings = openByCheck
+    ? new Set(openByCheck.keys())
+    : await listChecksWithOpenFindings(
+        trx,
+        workspaceId,
+        checks.map((c) => c.id),
+      );
 
   const drift = await updateControlTimelines(
     trx,
@@ -406,7 +423,7 @@ async function evaluate(
     controls,
     controlsByCheck,
     evaluated,
-    new Set(openByCheck.keys()),
+    checksWithOpenFindings,
     atRisk,
     new Set(checks.filter(isScoped).map((c) => c.id)),
     results,
@@ -434,7 +451,7 @@ async function evaluate(
   // Last, so that the workspace's ledger head, which imports of the same workspace also need, is
   // held only from here to the commit.
   await appendPrepared(trx, resultEvidence);
-  const openCount = [...openByCheck.values()].reduce((sum, n) => sum + n, 0);
+  const openCount = openByCheck ? [...openByCheck.values()].reduce((sum, n) => sum + n, 0) : null;
   return {
     runId,
     workspace: slug,
