@@ -11,6 +11,10 @@ import { migrate } from '../src/db/migrate.ts';
 import { systemActor } from '../src/domains/audit/actor.ts';
 import { importFile } from '../src/domains/ingest/import.service.ts';
 import { createWorkspace } from '../src/domains/workspaces/workspaces.service.ts';
+import { moderateHeapGrowth } from '../src/heap.ts';
+
+// Memory as the product's processes run (bin/assay.js does the same).
+moderateHeapGrowth();
 
 const [flag, target, file] = process.argv.slice(2);
 if ((flag !== '--data' && flag !== '--database-url') || !target || !file) {

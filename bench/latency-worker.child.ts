@@ -8,8 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { openSecretBox } from '../src/domains/secrets/secrets.ts';
+import { moderateHeapGrowth } from '../src/heap.ts';
 import { jobHandlers } from '../src/jobs/handlers.ts';
 import { Worker } from '../src/jobs/worker.ts';
+
+// Memory as the product's processes run (bin/assay.js does the same).
+moderateHeapGrowth();
 
 const [url, concurrency, pollMs, leaseSeconds] = process.argv.slice(2);
 if (!url || !concurrency || !pollMs || !leaseSeconds) {

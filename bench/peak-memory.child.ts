@@ -19,6 +19,10 @@ import { systemActor } from '../src/domains/audit/actor.ts';
 import { prepareAuditPackage } from '../src/domains/audits/package/export.service.ts';
 import { readinessReport } from '../src/domains/audits/readiness.service.ts';
 import { FileBlobStore } from '../src/domains/evidence/core/blob-store.ts';
+import { moderateHeapGrowth } from '../src/heap.ts';
+
+// Memory as the product's processes run (bin/assay.js does the same).
+moderateHeapGrowth();
 
 interface Task {
   task: 'readiness' | 'export';

@@ -3,5 +3,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
+const { moderateHeapGrowth } = await import('../src/heap.ts');
+moderateHeapGrowth();
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv);

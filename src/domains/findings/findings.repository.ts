@@ -74,11 +74,17 @@ export async function countOpenFindingsByCheck(trx: Trx, workspaceId: string, ch
 /** Which of these checks have an open finding (suppressed ones excepted): one index probe each. */
 export async function listChecksWithOpenFindings(trx: Trx, workspaceId: string, checkIds: string[]) {
   if (checkIds.length === 0) return new Set<string>();
+  // One probe per check along the live findings' index (workspace, check, subject), which the
+  // condition and the order name exactly. As EXISTS, or with `status = 'open'`, the planner may
+  // instead read every open finding of the workspace, for each check that has none.
   const { rows } = await sql<{ check_id: string }>`
     select c.check_id from unnest(${checkIds}::text[]) as c(check_id)
-    where exists (
+    cross join lateral (
       select 1 from findings f
-      where f.workspace_id = ${workspaceId} and f.status = 'open' and f.check_id = c.check_id)`.execute(trx);
+      where f.workspace_id = ${workspaceId} and f.check_id = c.check_id
+        and f.status <> 'closed' and f.status <> 'suppressed'
+      order by f.workspace_id, f.check_id, f.subject_key
+      limit 1) as one`.execute(trx);
   return new Set(rows.map((r) => r.check_id));
 }
 
