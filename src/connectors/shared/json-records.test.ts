@@ -39,6 +39,40 @@ describe('JSON record scanner', () => {
     );
   });
 
+  it('reads JSON lines whole exactly as its byte scan does: records, broken lines, envelopes, limits (property)', () => {
+    const line = fc.oneof(
+      fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 3 })).map((r) => JSON.stringify(r)),
+      fc.constant('{"a":1} {"b":2}'),
+      fc.constant('{"a":[1,2}'),
+      fc.constant('{"a":"\u00e9"}\r'),
+      fc.constant('{"Records":[{"x":1},{"y":2}]}'),
+      fc.constant(`{"deep":${'['.repeat(600)}${']'.repeat(600)}}`),
+      fc.constant(`{"edge":${'['.repeat(510)}${']'.repeat(510)}}`),
+      fc.constant(`{"big":"${'x'.repeat(2100)}"}`),
+      fc.constant('  {"indented":true}  '),
+      fc.constant('[{"inArray":1}]'),
+      fc.constant('not json'),
+      fc.constant(''),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 8 }), fc.integer({ min: 16, max: 4096 }), (lines, size) => {
+        const bytes = Buffer.from(lines.join('\n'), 'utf8');
+        const read = (wholeLines: boolean, envelopes: string[][]) => {
+          const scanner = new JsonRecordScanner({ envelopes, maxRecordBytes: 2048, wholeLines });
+          const out: JsonItem[] = [];
+          for (let at = 0; at < bytes.length; at += size)
+            out.push(...scanner.write(bytes.subarray(at, at + size)));
+          out.push(...scanner.end());
+          return out;
+        };
+        for (const envelopes of [[], [['Records']]]) {
+          assert.deepEqual(read(true, envelopes), read(false, envelopes));
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('finds a nested envelope by its exact key path, escapes and all', () => {
     const text = '{"data": {"other": [9], "ev\\u0065nts": [{"a": "]"}, {"b": "\\"}"}]}, "tail": 1}';
     const items = scan(text, [['data', 'events']], 3);

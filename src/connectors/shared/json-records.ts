@@ -52,6 +52,8 @@ export interface JsonReadOptions {
   /** Key paths of envelope arrays whose elements are the records (e.g. `[['Records']]`). */
   envelopes?: readonly (readonly string[])[];
   maxRecordBytes: number;
+  /** False to scan every byte, never trying whole JSON lines first (the two must agree). */
+  wholeLines?: boolean;
 }
 
 // Frame roles
@@ -92,6 +94,20 @@ function isDelimiter(b: number): boolean {
   );
 }
 
+/** Whether `value` nests no deeper than `limit` arrays and objects. */
+function withinDepth(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (limit === 0) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!withinDepth(item, limit - 1)) return false;
+    return true;
+  }
+  for (const key in value) {
+    if (!withinDepth((value as Record<string, unknown>)[key], limit - 1)) return false;
+  }
+  return true;
+}
+
 function samePath(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((part, index) => part === b[index]);
 }
@@ -116,6 +132,10 @@ export class JsonRecordScanner {
   private skipLine = false;
   private dead = false;
   private mode: 'unknown' | 'lines' | 'document' = 'unknown';
+  /** First names of the envelope paths: an object with such a member may be an envelope. */
+  private readonly envelopeKeys: readonly string[];
+  /** Whether whole JSON lines are tried with JSON.parse before the byte-by-byte scan. */
+  private wholeLines: boolean;
 
   // The record being cut out.
   private capturing = false;
@@ -140,7 +160,9 @@ export class JsonRecordScanner {
 
   constructor(options: JsonReadOptions) {
     this.envelopes = options.envelopes ?? [];
+    this.envelopeKeys = this.envelopes.map((path) => path[0]).filter((key) => key !== undefined);
     this.maxRecordBytes = options.maxRecordBytes;
+    this.wholeLines = options.wholeLines ?? true;
   }
 
   write(chunk: Uint8Array): JsonItem[] {
@@ -194,6 +216,13 @@ export class JsonRecordScanner {
         if (!isDelimiter(b)) continue;
         this.bare = false;
         this.valueEnded(chunk, i);
+      }
+      if (b === LBRACE && this.mode === 'lines' && this.wholeLines && this.stack.length === 0) {
+        const end = this.wholeLine(chunk, i);
+        if (end >= 0) {
+          i = end;
+          continue;
+        }
       }
       switch (b) {
         case SP:
@@ -274,6 +303,34 @@ export class JsonRecordScanner {
       this.dead = true;
     }
     return this.items;
+  }
+
+  /**
+   * JSON lines fast path: the object starting at `i` and ending with its line, read by
+   * JSON.parse at native speed. Returns the index of the line's end, or -1 when the line is not
+   * a plain record wholly within this chunk (cut by the chunk's end, too large, not valid JSON,
+   * nested too deep, or possibly an envelope): then the byte scan reads it, and reports it
+   * exactly as it always has.
+   */
+  private wholeLine(chunk: Uint8Array, i: number): number {
+    const end = chunk.indexOf(NL, i);
+    if (end < 0 || end - i > this.maxRecordBytes) return -1;
+    let value: unknown;
+    try {
+      value = JSON.parse(this.decoder.decode(chunk.subarray(i, end)));
+    } catch {
+      return -1;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return -1;
+    if (this.envelopeKeys.some((key) => Object.hasOwn(value, key))) {
+      // A file of envelopes: every line would be parsed twice, so scan them all.
+      this.wholeLines = false;
+      return -1;
+    }
+    if (!withinDepth(value, MAX_DEPTH - 1)) return -1;
+    this.items.push({ ok: true, line: this.line, byteOffset: this.base + i, value });
+    this.line++;
+    return end;
   }
 
   // -------------------------------------------------------------------------------------------

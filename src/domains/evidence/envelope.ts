@@ -47,7 +47,7 @@ export interface EvidenceInput {
   /** Stale this many seconds after the effective time (give this or staleAfter, or neither). */
   ttlSeconds?: number | null | undefined;
   staleAfter?: string | Date | null | undefined;
-  /** The evidence payload: any JSON value (default `{}`). */
+  /** The evidence payload: any JSON value (default `{}`), or one already made canonical. */
   content?: unknown;
   /** A file uploaded beforehand (see storeEvidenceBlob), referenced by its SHA-256. */
   blob?:
@@ -94,6 +94,20 @@ const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-
 /** Largest canonical content kept in the ledger itself; bigger payloads belong in a blob. */
 export const maxContentBytes = 1024 * 1024;
 const maxTtlSeconds = 100 * 366 * 86_400;
+
+/**
+ * Content already serialised to canonical JSON and hashed, so that a caller can do that work
+ * ahead of preparing the envelope (an import does it while its previous chunk is written). It is
+ * never made from request input: JSON parsing yields no class instances.
+ */
+export class CanonicalContent {
+  readonly text: string;
+  readonly sha256: string;
+  constructor(where: string, content: unknown) {
+    this.text = canonicalContent(where, content);
+    this.sha256 = sha256Hex(this.text);
+  }
+}
 
 function fail(where: string, message: string): never {
   throw new AssayError('validation_failed', `${where}: ${message}`, { field: where });
@@ -226,12 +240,16 @@ export function prepareEvidence(
     };
   }
 
-  const contentText = canonicalContent(`${where}.content`, input.content === undefined ? {} : input.content);
+  const content =
+    input.content instanceof CanonicalContent
+      ? input.content
+      : new CanonicalContent(`${where}.content`, input.content === undefined ? {} : input.content);
+  const contentText = content.text;
   const envelope: EvidenceEnvelope = {
     blob,
     collectedAt,
     collector,
-    contentSha256: sha256Hex(contentText),
+    contentSha256: content.sha256,
     effectiveAt,
     id: randomUUID(),
     kind,

@@ -4,12 +4,15 @@
  * links from events and entitlement changes to accounts.
  */
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { createTestDatabase } from '../../../test/helpers/database.ts';
 import type { Database } from '../../db/database.ts';
+import { isAssayError } from '../../errors.ts';
 import { systemActor } from '../audit/actor.ts';
 import { classify, type IdentityRef, type ImportRecord } from '../events/event.model.ts';
 import { createWorkspace } from '../workspaces/workspaces.service.ts';
+import { importFile } from './import.service.ts';
 import { IngestWriter } from './ingest-writer.ts';
 
 function signIn(key: string, time: string, actor: IdentityRef): ImportRecord {
@@ -185,6 +188,36 @@ test('an account named without any id is rejected with its record position, batc
     }),
     /f\.json line 7: an account is named without any id, user name or email/,
   );
+});
+
+test('an event whose payload cannot be canonical JSON is rejected with its file line, and nothing is kept', async (t) => {
+  const { database } = await createTestDatabase(t);
+  const workspace = await createWorkspace(database, systemActor, { slug: 'surrogate' });
+  const line = (uuid: string, name: string) =>
+    `{"uuid":"${uuid}","published":"2026-01-02T00:00:00.000Z","eventType":"user.session.start","outcome":{"result":"SUCCESS"},"actor":{"id":"00u1","type":"User","alternateId":"ann@example.com","displayName":"${name}"}}`;
+  // JSON allows a lone surrogate escape; RFC 8785 canonical JSON (the ledger's) does not.
+  const file = [line('e-1', 'Ann'), line('e-2', 'Ann \\ud800'), line('e-3', 'Ann')].join('\n');
+  await assert.rejects(
+    importFile(database, systemActor, 'surrogate', 'okta-system-log', Readable.from([Buffer.from(file)]), {
+      fileName: 'okta.jsonl',
+    }),
+    (error: unknown) => {
+      assert.ok(isAssayError(error));
+      assert.equal(error.code, 'import_rejected');
+      assert.match(
+        error.message,
+        /^okta\.jsonl line 2: the event cannot be kept as evidence: .*lone UTF-16 surrogate/,
+      );
+      return true;
+    },
+  );
+  const events = await database.inWorkspace(workspace.id, (trx) =>
+    trx
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow(),
+  );
+  assert.equal(Number(events.n), 0);
 });
 
 test('accounts are linked to people whichever comes first, and a batch reports what its events named', async (t) => {

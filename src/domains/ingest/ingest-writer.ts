@@ -22,7 +22,7 @@ import type {
   RecordPosition,
 } from '../events/event.model.ts';
 import { appendPrepared, type PreparedAppend, prepareAppend } from '../evidence/append-evidence.ts';
-import type { EvidenceInput } from '../evidence/envelope.ts';
+import { CanonicalContent, type EvidenceInput } from '../evidence/envelope.ts';
 import {
   enrichIdentity,
   findIdentity,
@@ -44,13 +44,21 @@ const chunkSize = 1000;
 // The ledger keeps raw payloads up to this size whole; larger ones are kept by hash only.
 const maxRawEvidenceBytes = 256 * 1024;
 
-/** An event's raw payload as received, preserved as ledger evidence (DESIGN §3 Events). */
-function rawEventEvidence(row: EventRow): EvidenceInput {
-  const { event } = row;
+/** An event's raw payload as received, as the content of its ledger evidence (DESIGN §3 Events). */
+interface RawEvidence {
+  content: CanonicalContent;
+  /** Whether the ledger keeps the payload whole (else only its hash, and the event row keeps it). */
+  rawInLedger: boolean;
+}
+
+/**
+ * Serialises and hashes an event's evidence content. An import does this as it reads each
+ * record, so that the work overlaps the database's writing of the previous chunk.
+ */
+function rawEvidence(event: NormalizedEvent, position: RecordPosition): RawEvidence {
   const raw = JSON.stringify(event.raw ?? null);
-  // A payload the ledger keeps whole is not repeated on the event row (see insertEvents).
-  row.rawInLedger = Buffer.byteLength(raw) <= maxRawEvidenceBytes;
-  const content = row.rawInLedger
+  const rawInLedger = Buffer.byteLength(raw) <= maxRawEvidenceBytes;
+  const content = rawInLedger
     ? { source: event.source, sourceKey: event.sourceKey, action: event.action, raw: event.raw ?? null }
     : {
         source: event.source,
@@ -59,17 +67,38 @@ function rawEventEvidence(row: EventRow): EvidenceInput {
         rawSha256: createHash('sha256').update(raw).digest('hex'),
         rawBytes: Buffer.byteLength(raw),
       };
+  try {
+    return { content: new CanonicalContent('content', content), rawInLedger };
+  } catch (error) {
+    if (!(error instanceof AssayError)) throw error;
+    // A lone surrogate escape in a string, say: JSON allows it, canonical JSON does not.
+    const where = [position.file, position.line !== undefined ? `line ${position.line}` : undefined]
+      .filter(Boolean)
+      .join(' ');
+    throw new AssayError(
+      'import_rejected',
+      `${where || 'record'}: the event cannot be kept as evidence: ${error.message.replace(/^content: /, '')}`,
+      { ...position },
+    );
+  }
+}
+
+function rawEventEvidence(row: EventRow, evidence: RawEvidence): EvidenceInput {
+  const { event } = row;
+  // A payload the ledger keeps whole is not repeated on the event row (see insertEvents).
+  row.rawInLedger = evidence.rawInLedger;
   const subjectId = row.targetIdentityId ?? row.actorIdentityId;
   return {
     kind: 'source.event',
     subject: subjectId ? { type: 'identity', id: subjectId } : { type: 'system', id: event.system },
     effectiveAt: event.time,
     collector: { type: 'connector', id: event.source },
-    content,
+    content: evidence.content,
   };
 }
 
 type Positioned<T> = { position: RecordPosition; value: T };
+type PositionedEvent = Positioned<NormalizedEvent> & { evidence: RawEvidence };
 
 /** What the events a writer stored (new, not replays) name: what their checks are scoped by. */
 export interface StoredEventFacts {
@@ -109,7 +138,7 @@ export class IngestWriter {
   #peopleWritten = false;
   #people: Positioned<PersonFact>[] = [];
   #identities: Positioned<IdentityFact>[] = [];
-  #events: Positioned<NormalizedEvent>[] = [];
+  #events: PositionedEvent[] = [];
   #entitlements: Positioned<EntitlementFact>[] = [];
   readonly #pipeline: boolean;
   /** The chunk being written while the next one is read (pipelined writers only). */
@@ -150,7 +179,11 @@ export class IngestWriter {
         this.#identities.push({ position: record.position, value: record.identity });
         break;
       case 'event':
-        this.#events.push({ position: record.position, value: record.event });
+        this.#events.push({
+          position: record.position,
+          value: record.event,
+          evidence: rawEvidence(record.event, record.position),
+        });
         break;
       case 'entitlement':
         this.#entitlements.push({ position: record.position, value: record.entitlement });
@@ -305,12 +338,13 @@ export class IngestWriter {
     }
   }
 
-  async #writeEvents(events: Positioned<NormalizedEvent>[]) {
+  async #writeEvents(events: PositionedEvent[]) {
     if (events.length === 0) return;
     const rows: EventRow[] = [];
+    const evidence: EvidenceInput[] = [];
     // Within one chunk a replayed key would make the multi-row insert ambiguous: keep the first.
     const seen = new Set<string>();
-    for (const { position, value: event } of events) {
+    for (const { position, value: event, evidence: content } of events) {
       const key = `${event.source}\u0000${event.sourceKey}`;
       if (seen.has(key)) {
         this.counts.duplicates++;
@@ -324,13 +358,21 @@ export class IngestWriter {
           isAccountEvent && event.actor ? await this.#resolveRef(event.actor, event) : null;
         const targetIdentityId =
           isAccountEvent && event.target ? await this.#resolveRef(event.target, event) : null;
-        rows.push({ event, actorIdentityId, targetIdentityId, evidenceId: null, rawInLedger: false });
+        const row: EventRow = {
+          event,
+          actorIdentityId,
+          targetIdentityId,
+          evidenceId: null,
+          rawInLedger: false,
+        };
+        rows.push(row);
+        evidence.push(rawEventEvidence(row, content));
       });
     }
     // The event rows decide what is new: the insert skips replays by their unique key (a plan the
     // database cannot get wrong, however stale its statistics are inside a large import), and only
     // the evidence of the rows it inserted is queued for the ledger.
-    const prepared = await prepareAppend(this.#trx, this.#workspaceId, rows.map(rawEventEvidence));
+    const prepared = await prepareAppend(this.#trx, this.#workspaceId, evidence);
     for (const [index, row] of rows.entries()) row.evidenceId = prepared.ids[index]!;
     const inserted = await insertEvents(this.#trx, this.#workspaceId, this.#batchId, rows);
     const stored = new Set(inserted.map((r) => `${r.source}\u0000${r.source_key}`));

@@ -187,6 +187,43 @@ describe('canonicalize (RFC 8785)', () => {
     );
   });
 
+  it('agrees with a plain recursive reference on any JSON value, index-like and "__proto__" names included (property)', () => {
+    // The reference: sort each object's names, write primitives as JSON.stringify does.
+    const reference = (value: unknown): string => {
+      if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+      if (value !== null && typeof value === 'object') {
+        const record = value as Record<string, unknown>;
+        return `{${Object.keys(record)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${reference(record[k])}`)
+          .join(',')}}`;
+      }
+      return JSON.stringify(value);
+    };
+    const key = fc.oneof(
+      fc.string({ maxLength: 4 }),
+      fc.nat({ max: 20 }).map(String),
+      fc.constantFrom('__proto__', '10', '2', '01', '-1', '4294967295'),
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        fc.string({ unit: 'grapheme', maxLength: 6 }),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.array(fc.tuple(key, tie('node')), { maxLength: 6 }).map((entries) => Object.fromEntries(entries)),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        assert.equal(canonicalize(v), reference(v));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('hashes canonical bytes with sha256Hex', () => {
     assert.equal(sha256Hex(''), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     const text = canonicalize({ b: 'é', a: 1 });
