@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { getPullConnector } from '../../connectors/pull-registry.ts';
 import type { Database } from '../../db/database.ts';
+import { refreshStatisticsSoon } from '../../db/statistics.ts';
 import { AssayError, isAssayError } from '../../errors.ts';
 import { enqueueEvaluation, type QueuedEvaluation, touchedByWriter } from '../../jobs/evaluation.ts';
 import { wakeWorkers } from '../../jobs/queue.ts';
@@ -307,6 +308,8 @@ export async function runConnector(
       };
     });
     if (summary.evaluation) wakeWorkers();
+    if (summary.eventsStored > 0 || summary.identities > 0 || summary.people > 0)
+      refreshStatisticsSoon(database);
     return summary;
   } catch (error) {
     return failed(error);

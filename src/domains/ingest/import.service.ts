@@ -7,6 +7,7 @@
 import { getImporter } from '../../connectors/registry.ts';
 import type { ImportInput } from '../../connectors/shared/import-context.ts';
 import type { Database } from '../../db/database.ts';
+import { refreshStatisticsSoon } from '../../db/statistics.ts';
 import { AssayError, isAssayError } from '../../errors.ts';
 import {
   enqueueEvaluation,
@@ -144,6 +145,8 @@ export async function importFile(
       };
     });
     if (summary.evaluation) wakeWorkers();
+    if (summary.eventsStored > 0 || summary.identities > 0 || summary.people > 0)
+      refreshStatisticsSoon(database);
     return summary;
   } catch (error) {
     // Nothing of the batch was committed; record that it was refused, and why, on its own.
