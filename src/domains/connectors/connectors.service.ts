@@ -21,7 +21,7 @@ import { wakeWorkers } from '../../jobs/queue.ts';
 import type { Actor } from '../audit/actor.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import { type BatchCounts, finishImportBatch, insertImportBatch } from '../ingest/ingest.repository.ts';
-import { IngestWriter } from '../ingest/ingest-writer.ts';
+import { IngestWriter, ingestGrewTables } from '../ingest/ingest-writer.ts';
 import type { SecretBox } from '../secrets/secrets.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
 import { type ConnectorView, presentConnector } from './connectors.presenter.ts';
@@ -308,8 +308,7 @@ export async function runConnector(
       };
     });
     if (summary.evaluation) wakeWorkers();
-    if (summary.eventsStored > 0 || summary.identities > 0 || summary.people > 0)
-      refreshStatisticsSoon(database);
+    if (ingestGrewTables(summary)) refreshStatisticsSoon(database);
     return summary;
   } catch (error) {
     return failed(error);

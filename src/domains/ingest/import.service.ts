@@ -21,7 +21,7 @@ import { insertAuditEntry } from '../audit/audit.repository.ts';
 import { importKinds, isImportKind } from '../events/event.model.ts';
 import { getWorkspace } from '../workspaces/workspaces.service.ts';
 import { type BatchCounts, finishImportBatch, insertImportBatch } from './ingest.repository.ts';
-import { IngestWriter } from './ingest-writer.ts';
+import { IngestWriter, ingestGrewTables } from './ingest-writer.ts';
 
 export interface ImportProgress {
   bytes: number;
@@ -145,8 +145,7 @@ export async function importFile(
       };
     });
     if (summary.evaluation) wakeWorkers();
-    if (summary.eventsStored > 0 || summary.identities > 0 || summary.people > 0)
-      refreshStatisticsSoon(database);
+    if (ingestGrewTables(summary)) refreshStatisticsSoon(database);
     return summary;
   } catch (error) {
     // Nothing of the batch was committed; record that it was refused, and why, on its own.

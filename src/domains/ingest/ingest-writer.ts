@@ -72,12 +72,9 @@ function rawEvidence(event: NormalizedEvent, position: RecordPosition): RawEvide
   } catch (error) {
     if (!(error instanceof AssayError)) throw error;
     // A lone surrogate escape in a string, say: JSON allows it, canonical JSON does not.
-    const where = [position.file, position.line !== undefined ? `line ${position.line}` : undefined]
-      .filter(Boolean)
-      .join(' ');
     throw new AssayError(
       'import_rejected',
-      `${where || 'record'}: the event cannot be kept as evidence: ${error.message.replace(/^content: /, '')}`,
+      `${describePosition(position) || 'record'}: the event cannot be kept as evidence: ${error.message.replace(/^content: /, '')}`,
       { ...position },
     );
   }
@@ -95,6 +92,11 @@ function rawEventEvidence(row: EventRow, evidence: RawEvidence): EvidenceInput {
     collector: { type: 'connector', id: event.source },
     content: evidence.content,
   };
+}
+
+/** Whether an ingest that wrote these counts grew the tables the planner must then resample. */
+export function ingestGrewTables(counts: BatchCounts): boolean {
+  return counts.eventsStored > 0 || counts.identities > 0 || counts.people > 0;
 }
 
 type Positioned<T> = { position: RecordPosition; value: T };
@@ -830,13 +832,18 @@ class AccountIndex {
 }
 
 /** Gives database-level failures the position of the record that caused them. */
+/** `file line N`, as much of it as is known ('' when nothing is). */
+function describePosition(position: RecordPosition): string {
+  return [position.file, position.line !== undefined ? `line ${position.line}` : undefined]
+    .filter(Boolean)
+    .join(' ');
+}
+
 async function atPosition<T>(position: RecordPosition, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    const where = [position.file, position.line !== undefined ? `line ${position.line}` : undefined]
-      .filter(Boolean)
-      .join(' ');
+    const where = describePosition(position);
     if (error instanceof AssayError) {
       if (error.code === 'import_rejected' && where && !error.message.startsWith(position.file ?? '\u0000')) {
         throw new AssayError('import_rejected', `${where}: ${error.message}`, {
