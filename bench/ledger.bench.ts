@@ -196,7 +196,13 @@ async function hashingRates(engine: Engine, workspaceId: string, total: number, 
   await engine.database.inWorkspace(workspaceId, async (trx) => {
     await preferLedgerOrderScans(trx);
     for (let start = 0; start < total; start += chunkRows) {
-      const chunk = await readVerificationChunk(trx, workspaceId, start, Math.min(total, start + chunkRows));
+      const chunk = await readVerificationChunk(
+        trx,
+        engine.database.kind,
+        workspaceId,
+        start,
+        Math.min(total, start + chunkRows),
+      );
       // Slice boundaries first, so that only hashing is timed.
       const slices: Buffer[] = [];
       let p = 0;

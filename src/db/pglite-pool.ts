@@ -4,6 +4,7 @@
  */
 import type { PGlite } from '@electric-sql/pglite';
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import { binaryResultsMarker, queryBinary } from './pglite-binary.ts';
 
 export class Mutex {
   #tail: Promise<void> = Promise.resolve();
@@ -46,6 +47,10 @@ export class PGlitePool implements PostgresPool {
     let released = false;
     const client = {
       async query(sql: string, parameters: ReadonlyArray<unknown>) {
+        if (sql.startsWith(binaryResultsMarker)) {
+          const rows = await queryBinary(pglite, sql, parameters);
+          return { command: 'SELECT', rowCount: rows.length, rows };
+        }
         const result = await pglite.query(sql, [...parameters]);
         return {
           command: commandOf(sql),

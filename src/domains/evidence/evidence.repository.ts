@@ -4,7 +4,8 @@
  * so a million-leaf ledger streams in a few hundred round trips without a JS object per row.
  */
 import { sql } from 'kysely';
-import type { Trx } from '../../db/database.ts';
+import type { DatabaseKind, Trx } from '../../db/database.ts';
+import { binaryResultsMarker } from '../../db/pglite-binary.ts';
 import type { EvidenceEnvelope } from './envelope.ts';
 
 export interface LedgerHead {
@@ -306,22 +307,32 @@ export async function preferLedgerOrderScans(trx: Trx): Promise<void> {
  * The 0x00 prefix makes the leaf-hash input one contiguous slice. Rows come from an ordered
  * subquery (an ORDER BY inside the aggregate would sort again); the leaf index in every record
  * lets the verifier notice should an engine ever feed them out of order.
+ *
+ * The embedded database hands the value over as raw bytes (binary results); a server's driver
+ * decodes every field as text, so there the database sends it as base64.
  */
 export async function readVerificationChunk(
   trx: Trx,
+  engine: DatabaseKind,
   workspaceId: string,
   start: number,
   end: number,
 ): Promise<Buffer> {
-  const { rows } = await sql<{ chunk: string | null }>`
-    select encode(string_agg(
+  const packed = sql`string_agg(
       int8send(leaf_index) || int2send(erased) || leaf_hash
         || int4send(coalesce(octet_length(envelope) + 1, 0)) || coalesce('\\x00'::bytea || envelope, ''::bytea)
         || int4send(coalesce(octet_length(content), -1)) || coalesce(content, ''::bytea),
-      ''::bytea), 'base64') as chunk
-    from (select leaf_index, erased, leaf_hash, envelope, content from evidence_items
+      ''::bytea)`;
+  const leaves = sql`(select leaf_index, erased, leaf_hash, envelope, content from evidence_items
           where workspace_id = ${workspaceId} and leaf_index >= ${start} and leaf_index < ${end}
-          order by leaf_index) s`.execute(trx);
+          order by leaf_index) s`;
+  if (engine === 'pglite') {
+    const { rows } = await sql<{ chunk: Buffer | null }>`${sql.raw(binaryResultsMarker)}
+      select ${packed} as chunk from ${leaves}`.execute(trx);
+    return rows[0]?.chunk ?? Buffer.alloc(0);
+  }
+  const { rows } = await sql<{ chunk: string | null }>`
+    select encode(${packed}, 'base64') as chunk from ${leaves}`.execute(trx);
   const text = rows[0]?.chunk ?? null;
   return text === null ? Buffer.alloc(0) : Buffer.from(text, 'base64');
 }

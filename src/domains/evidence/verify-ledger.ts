@@ -15,9 +15,9 @@
  * in ledger order is `firstFailure`.
  *
  * Speed: the database packs each chunk of leaves into one binary value (see
- * readVerificationChunk) read along the primary key; envelopes are hashed from their stored
- * canonical bytes (never re-serialised), the two hashes an envelope records are found by byte
- * search rather than by parsing JSON (its canonical shape is fixed, see envelope.ts), and each
+ * readVerificationChunk) read along the primary key, which the embedded database hands over as
+ * raw bytes; envelopes are hashed from their stored canonical bytes (never re-serialised), the
+ * two hashes an envelope records are found by byte search rather than by parsing JSON (its canonical shape is fixed, see envelope.ts), and each
  * aligned chunk of 2^k leaves is folded level by level into one subtree root, so the tree costs
  * one node hash per leaf and O(log n) memory. The per-entry checks live in core/ledger-check.ts.
  */
@@ -344,14 +344,15 @@ export async function verifyLedgerIn(
   // (Checking on worker threads instead was measured slower on a busy 2-core machine.)
   const read = (start: number) =>
     start < head.treeSize
-      ? readVerificationChunk(trx, workspaceId, start, Math.min(head.treeSize, start + chunkRows))
+      ? readVerificationChunk(trx, engine, workspaceId, start, Math.min(head.treeSize, start + chunkRows))
       : undefined;
   let reading = read(0);
   for (let start = 0; reading !== undefined; start += chunkRows) {
     const t0 = performance.now();
     const chunk = await reading;
-    const t1 = performance.now();
+    // The embedded database does its reading within this call, before it returns.
     reading = read(start + chunkRows);
+    const t1 = performance.now();
     scanner.feed(chunk);
     readMs += t1 - t0;
     checkMs += performance.now() - t1;
