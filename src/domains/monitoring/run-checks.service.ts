@@ -147,18 +147,17 @@ export async function runChecks(
   const workspace = await getWorkspace(database, workspaceRef);
   return database.inWorkspace(workspace.id, async (trx) => {
     const custom = customIds?.length === 0 ? [] : await loadCustomChecks(trx, workspace.id, customIds);
-    return evaluate(
-      trx,
-      workspace.id,
-      workspace.slug,
+    return evaluate(trx, {
+      workspaceId: workspace.id,
+      slug: workspace.slug,
       actor,
-      [...requested, ...custom],
+      requested: [...requested, ...custom],
       asOf,
-      options.trigger ?? 'manual',
-      scoped,
-      options.alsoInTransaction,
-      options.countOpenFindings ?? true,
-    );
+      trigger: options.trigger ?? 'manual',
+      scope: scoped,
+      alsoInTransaction: options.alsoInTransaction,
+      countOpen: options.countOpenFindings ?? true,
+    });
   });
 }
 
@@ -168,18 +167,24 @@ interface Scope {
   identityIds: string[];
 }
 
-async function evaluate(
-  trx: Trx,
-  workspaceId: string,
-  slug: string,
-  actor: Actor,
-  requested: CheckDefinition[],
-  asOf: Date,
-  trigger: string,
-  scope: Scope | undefined,
-  alsoInTransaction: RunChecksOptions['alsoInTransaction'],
-  countOpen: boolean,
-): Promise<RunChecksSummary> {
+/** One evaluation, as runChecks resolved it. */
+interface Evaluation {
+  workspaceId: string;
+  slug: string;
+  actor: Actor;
+  /** The checks asked for (built-in and custom); disabled ones are dropped here. */
+  requested: CheckDefinition[];
+  asOf: Date;
+  trigger: string;
+  scope: Scope | undefined;
+  alsoInTransaction: RunChecksOptions['alsoInTransaction'];
+  /** Whether the summary counts every open finding of the checks run. */
+  countOpen: boolean;
+}
+
+async function evaluate(trx: Trx, evaluation: Evaluation): Promise<RunChecksSummary> {
+  const { workspaceId, slug, actor, requested, asOf, trigger, scope, alsoInTransaction, countOpen } =
+    evaluation;
   const runId = randomUUID();
   const overrides = new Map((await listCheckSettings(trx, workspaceId)).map((s) => [s.check_id, s]));
   const checks = requested.filter((c) => overrides.get(c.id)?.enabled !== false);
