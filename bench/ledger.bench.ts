@@ -254,7 +254,7 @@ async function verifyRate(report: BenchReport, engine: Engine, total: number) {
   const result = await verifyLedger(engine.database, store, 'verify');
   if (!result.ok) throw new Error(`the bench ledger does not verify: ${result.firstFailure?.message}`);
   const seconds = result.timings.totalMs / 1000;
-  const raw = await hashingRates(engine, workspaceId, total, engine.label === 'embedded' ? 4_096 : 16_384);
+  const raw = await hashingRates(engine, workspaceId, total, 4_096);
   if (raw.bytes !== result.bytesHashed) {
     throw new Error(`hashed ${raw.bytes} raw bytes but verify hashed ${result.bytesHashed}`);
   }
