@@ -67,6 +67,11 @@ export const cell = {
   date: (v: Date | null | undefined) => isoDateOrInstant(v ?? null) ?? '',
 };
 
+export type Input = Record<string, string | undefined>;
+
+export const result = (r: { created: boolean; changed: boolean }) =>
+  r.created ? 'created' : r.changed ? 'updated' : 'unchanged';
+
 function camel(header: string): string {
   return header.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
