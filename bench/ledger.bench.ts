@@ -203,16 +203,19 @@ async function hashingRates(engine: Engine, workspaceId: string, total: number, 
         start,
         Math.min(total, start + chunkRows),
       );
-      // Slice boundaries first, so that only hashing is timed.
+      // Slice boundaries first, so that only hashing is timed (record layout: see
+      // readVerificationChunk; the bench's leaf hashes are all 32 bytes).
       const slices: Buffer[] = [];
+      const records = chunk.records;
       let p = 0;
-      while (p < chunk.length) {
-        const envelopeLength = chunk.readInt32BE(p + 42);
-        const envelopeEnd = p + 46 + envelopeLength;
-        const contentLength = chunk.readInt32BE(envelopeEnd);
+      while (p < records.length) {
+        const envelopeLengthAt = p + chunk.recordHeader + 56;
+        const envelopeLength = records.readInt32BE(envelopeLengthAt);
+        const envelopeEnd = envelopeLengthAt + 4 + envelopeLength;
+        const contentLength = records.readInt32BE(envelopeEnd);
         slices.push(
-          chunk.subarray(p + 47, envelopeEnd),
-          chunk.subarray(envelopeEnd + 4, envelopeEnd + 4 + contentLength),
+          records.subarray(envelopeLengthAt + 4, envelopeEnd),
+          records.subarray(envelopeEnd + 4, envelopeEnd + 4 + contentLength),
         );
         p = envelopeEnd + 4 + Math.max(contentLength, 0);
       }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import { openDatabase } from './database.ts';
-import { BinaryQueryError, binaryResultsMarker, queryBinary } from './pglite-binary.ts';
+import { BinaryQueryError, binaryRowsMarker, dataRowHeaderSize, queryBinaryRows } from './pglite-binary.ts';
 
 async function embedded(t: { after: (fn: () => Promise<void>) => void }) {
   const pglite = await PGlite.create();
@@ -11,44 +11,67 @@ async function embedded(t: { after: (fn: () => Promise<void>) => void }) {
   return pglite;
 }
 
-test('bytea columns arrive as their raw bytes, nulls as null, row by row, with parameters bound', async (t) => {
+/** The fields of each DataRow in `data`, as the database wrote them (null for SQL null). */
+function rowsOf(data: Buffer): (Buffer | null)[][] {
+  const rows: (Buffer | null)[][] = [];
+  let p = 0;
+  while (p < data.length) {
+    assert.equal(data[p], 0x44, `a DataRow at byte ${p}`);
+    const end = p + 1 + data.readInt32BE(p + 1);
+    const fields: (Buffer | null)[] = [];
+    let q = p + dataRowHeaderSize + 2;
+    for (let i = 0; i < data.readInt16BE(p + dataRowHeaderSize); i++) {
+      const length = data.readInt32BE(q);
+      fields.push(length < 0 ? null : data.subarray(q + 4, q + 4 + length));
+      q += 4 + Math.max(length, 0);
+    }
+    assert.equal(q, end, 'fields fill the message');
+    rows.push(fields);
+    p = end;
+  }
+  return rows;
+}
+
+test('rows arrive in binary form as the database wrote them: raw bytea, int8, int2, nulls, in order, parameters bound', async (t) => {
   const pglite = await embedded(t);
   // Bytes that are not UTF-8 (0xff, 0xc3 alone) would be mangled by any text decoding.
-  const rows = await queryBinary(
+  const result = await queryBinaryRows(
     pglite,
-    `${binaryResultsMarker} select decode(v, 'hex') as bytes, case when n = 2 then null else int4send(n) end as number
+    `${binaryRowsMarker} select decode(v, 'hex') as bytes, n::int8 as big, case when n = 2 then null else n::int2 end as small
      from (values (1, 'ff00c3'), (2, ''), (3, $1)) as t(n, v) where n <= $2 order by n`,
     ['deadbeef', 3],
   );
+  assert.equal(result.row_count, 3);
+  const rows = rowsOf(result.data);
   assert.equal(rows.length, 3);
-  assert.deepEqual(rows[0]!.bytes, Buffer.from([0xff, 0x00, 0xc3]));
-  assert.deepEqual(rows[0]!.number, Buffer.from([0, 0, 0, 1]));
-  assert.deepEqual(rows[1]!.bytes, Buffer.alloc(0));
-  assert.equal(rows[1]!.number, null);
-  assert.deepEqual(rows[2]!.bytes, Buffer.from('deadbeef', 'hex'));
+  assert.deepEqual(rows[0], [
+    Buffer.from([0xff, 0x00, 0xc3]),
+    Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]),
+    Buffer.from([0, 1]),
+  ]);
+  assert.deepEqual(rows[1], [Buffer.alloc(0), Buffer.from([0, 0, 0, 0, 0, 0, 0, 2]), null]);
+  assert.deepEqual(rows[2]![0], Buffer.from('deadbeef', 'hex'));
 });
 
-test('a result larger than the database output buffer arrives whole', async (t) => {
+test('a result far larger than the database output buffer arrives whole, its rows back to back', async (t) => {
   const pglite = await embedded(t);
-  const rows = await queryBinary(
+  const result = await queryBinaryRows(
     pglite,
-    `${binaryResultsMarker} select string_agg(sha256(int4send(n)), ''::bytea order by n) as hashes
-     from generate_series(1, 200000) as n`,
+    `${binaryRowsMarker} select sha256(int4send(n)) as hash from generate_series(1, 200000) as n order by n`,
     [],
   );
-  const hashes = rows[0]!.hashes!;
-  assert.equal(hashes.length, 200_000 * 32);
+  assert.equal(result.row_count, 200_000);
+  const rows = rowsOf(result.data);
+  assert.equal(rows.length, 200_000);
   const { createHash } = await import('node:crypto');
   const last = Buffer.from([0, 3, 0x0d, 0x40]); // int4 200000
-  assert.deepEqual(hashes.subarray(-32), createHash('sha256').update(last).digest());
+  assert.deepEqual(rows.at(-1)![0], createHash('sha256').update(last).digest());
 });
 
-test('a column that is not bytea is refused by name', async (t) => {
+test('no rows: an empty result', async (t) => {
   const pglite = await embedded(t);
-  await assert.rejects(
-    queryBinary(pglite, `${binaryResultsMarker} select 'x'::bytea as ok, 42 as answer`, []),
-    /column answer is not bytea/,
-  );
+  const result = await queryBinaryRows(pglite, `${binaryRowsMarker} select 1 as n where false`, []);
+  assert.deepEqual(result, { data: Buffer.alloc(0), row_count: 0 });
   assert.deepEqual((await pglite.query<{ n: number }>('select 1 as n')).rows, [{ n: 1 }]);
 });
 
@@ -60,7 +83,7 @@ test('a database error surfaces with its code and message, and the transaction c
   await assert.rejects(
     database.db.transaction().execute(async (trx) => {
       await sql`insert into kept values (1)`.execute(trx);
-      await sql`${sql.raw(binaryResultsMarker)} select decode(${'zz'}, 'hex') as bytes`.execute(trx);
+      await sql`${sql.raw(binaryRowsMarker)} select decode(${'zz'}, 'hex') as bytes`.execute(trx);
     }),
     (error: unknown) => {
       assert.ok(error instanceof BinaryQueryError);
@@ -71,9 +94,12 @@ test('a database error surfaces with its code and message, and the transaction c
   );
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from kept`.execute(database.db);
   assert.deepEqual(rows, [{ n: 0 }]);
-  // Through the driver, a marked statement answers Buffers.
+  // Through the driver, a marked statement answers one row: the result's rows as written.
   const result = await sql<{
-    b: Buffer;
-  }>`${sql.raw(binaryResultsMarker)} select '\\x0102'::bytea as b`.execute(database.db);
-  assert.deepEqual(result.rows, [{ b: Buffer.from([1, 2]) }]);
+    data: Buffer;
+    row_count: number;
+  }>`${sql.raw(binaryRowsMarker)} select '\\x0102'::bytea as b`.execute(database.db);
+  assert.equal(result.rows.length, 1);
+  assert.equal(result.rows[0]!.row_count, 1);
+  assert.deepEqual(rowsOf(result.rows[0]!.data), [[Buffer.from([1, 2])]]);
 });

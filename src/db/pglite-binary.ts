@@ -1,20 +1,23 @@
 /**
- * Binary results from the embedded database, for the few statements that move bulk bytes (the
+ * Binary rows from the embedded database, for the few statements that move bulk bytes (the
  * ledger's verification reads every envelope and payload).
  *
  * PGlite's `query` returns bytea as hex text and decodes every field of its output as a string;
  * for tens of megabytes that costs more than the database's own work. A statement whose text
- * starts with `binaryResultsMarker` is instead sent in the extended protocol asking for binary
- * results, and its output is read as it leaves the database, without decoding: each bytea column
- * arrives as its raw bytes. Only bytea columns may be selected (other types' binary forms are not
- * what callers expect from this driver).
+ * starts with `binaryRowsMarker` is instead sent in the extended protocol asking for binary
+ * results, and its output is kept as the database wrote it: the caller gets one row,
+ * `{ data, row_count }`, where `data` holds the result's DataRow messages back to back — per row
+ * 'D', int4 message length, int2 field count, then per field an int4 length (-1 for null) and
+ * that many bytes in the column type's binary form (int8send, int2send, raw bytea, …).
+ * Nothing is decoded per row, so the caller reads fields in place.
  */
 import type { PGlite } from '@electric-sql/pglite';
 import { serialize } from 'pg-protocol';
 
-export const binaryResultsMarker = '/* binary results */';
+export const binaryRowsMarker = '/* binary rows */';
 
-const byteaOid = 17;
+/** Bytes before each row's field count in `data`: the message type and length. */
+export const dataRowHeaderSize = 5;
 
 /** A database error from a binary statement, shaped like the driver's own (code, message). */
 export class BinaryQueryError extends Error {
@@ -26,6 +29,12 @@ export class BinaryQueryError extends Error {
     this.code = fields.get('C');
     this.severity = fields.get('S');
   }
+}
+
+export interface BinaryRows {
+  /** The DataRow messages, back to back (see the module comment). */
+  data: Buffer;
+  row_count: number;
 }
 
 function parameterText(value: unknown, index: number): string | Buffer | null {
@@ -50,63 +59,50 @@ function errorFields(message: Buffer, start: number, end: number): Map<string, s
   return fields;
 }
 
-/** Runs one statement (the marker first) with binary results: rows of Buffers by column name. */
-export async function queryBinary(
+/** Runs one statement (the marker first) with binary results, its rows as written (see above). */
+export async function queryBinaryRows(
   pglite: PGlite,
   text: string,
   parameters: readonly unknown[],
-): Promise<Record<string, Buffer | null>[]> {
+): Promise<BinaryRows> {
   const request = Buffer.concat([
     serialize.parse({ text }),
     serialize.bind({ values: parameters.map(parameterText), binary: true }),
-    serialize.describe({ type: 'P' }),
     serialize.execute({}),
     serialize.sync(),
   ]);
-  const parts: Buffer[] = [];
-  // The callback sees the database's output buffer, reused between calls: copy each part.
+  // The callback sees the database's output buffer, reused between calls: copy each part, into
+  // one growing buffer rather than a Buffer per part (thousands for a large result).
+  let output = Buffer.allocUnsafeSlow(1 << 20);
+  let length = 0;
   await pglite.execProtocolRawStream(request, {
     syncToFs: false,
-    onRawData: (data: Uint8Array) => {
-      parts.push(Buffer.from(data));
+    onRawData: (part: Uint8Array) => {
+      if (length + part.length > output.length) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(output.length * 2, length + part.length));
+        output.copy(grown, 0, 0, length);
+        output = grown;
+      }
+      output.set(part, length);
+      length += part.length;
     },
   });
-  const output = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  const rows: Record<string, Buffer | null>[] = [];
-  let columns: string[] = [];
+  let first = -1;
+  let end = 0;
+  let rows = 0;
   let p = 0;
-  while (p + 5 <= output.length) {
+  while (p + dataRowHeaderSize <= length) {
     const type = output[p]!;
-    const end = p + 1 + output.readInt32BE(p + 1);
-    const body = p + 5;
-    if (type === 0x45 /* E: error */) throw new BinaryQueryError(errorFields(output, body, end));
-    if (type === 0x54 /* T: row description */) {
-      const count = output.readInt16BE(body);
-      columns = [];
-      let q = body + 2;
-      for (let i = 0; i < count; i++) {
-        const close = output.indexOf(0, q);
-        const name = output.toString('utf8', q, close);
-        const typeOid = output.readInt32BE(close + 7);
-        if (typeOid !== byteaOid) {
-          throw new TypeError(`binary statement: column ${name} is not bytea (type ${typeOid})`);
-        }
-        columns.push(name);
-        q = close + 19;
-      }
-    } else if (type === 0x44 /* D: data row */) {
-      const count = output.readInt16BE(body);
-      const row: Record<string, Buffer | null> = {};
-      let q = body + 2;
-      for (let i = 0; i < count; i++) {
-        const length = output.readInt32BE(q);
-        q += 4;
-        row[columns[i] ?? `column${i}`] = length < 0 ? null : output.subarray(q, q + length);
-        q += Math.max(length, 0);
-      }
-      rows.push(row);
+    const next = p + 1 + output.readInt32BE(p + 1);
+    if (type === 0x45 /* E: error */) throw new BinaryQueryError(errorFields(output, p + 5, next));
+    if (type === 0x44 /* D: data row */) {
+      // Rows come back to back, between the statement's other messages.
+      if (first < 0) first = p;
+      else if (p !== end) throw new Error('binary statement: its rows are not contiguous');
+      end = next;
+      rows++;
     }
-    p = end;
+    p = next;
   }
-  return rows;
+  return { data: first < 0 ? Buffer.alloc(0) : output.subarray(first, end), row_count: rows };
 }

@@ -4,7 +4,7 @@
  */
 import type { PGlite } from '@electric-sql/pglite';
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
-import { binaryResultsMarker, queryBinary } from './pglite-binary.ts';
+import { binaryRowsMarker, queryBinaryRows } from './pglite-binary.ts';
 
 export class Mutex {
   #tail: Promise<void> = Promise.resolve();
@@ -47,9 +47,9 @@ export class PGlitePool implements PostgresPool {
     let released = false;
     const client = {
       async query(sql: string, parameters: ReadonlyArray<unknown>) {
-        if (sql.startsWith(binaryResultsMarker)) {
-          const rows = await queryBinary(pglite, sql, parameters);
-          return { command: 'SELECT', rowCount: rows.length, rows };
+        if (sql.startsWith(binaryRowsMarker)) {
+          const rows = await queryBinaryRows(pglite, sql, parameters);
+          return { command: 'SELECT', rowCount: 1, rows: [rows] };
         }
         const result = await pglite.query(sql, [...parameters]);
         return {

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { DatabaseKind, Trx } from '../../db/database.ts';
-import { binaryResultsMarker } from '../../db/pglite-binary.ts';
+import { type BinaryRows, binaryRowsMarker, dataRowHeaderSize } from '../../db/pglite-binary.ts';
 import type { EvidenceEnvelope } from './envelope.ts';
 
 export interface LedgerHead {
@@ -300,41 +300,49 @@ export async function preferLedgerOrderScans(trx: Trx): Promise<void> {
 }
 
 /**
- * One chunk of leaves for verification, packed by the database into one value. Per leaf:
- *   int8 leaf index | int2 erased bits | 32-byte stored leaf hash |
- *   int4 n, then n bytes: 0x00 ‖ envelope (n = 0: envelope erased) |
- *   int4 m, then m bytes of content (m = -1: content erased)
- * The 0x00 prefix makes the leaf-hash input one contiguous slice. Rows come from an ordered
- * subquery (an ORDER BY inside the aggregate would sort again); the leaf index in every record
- * lets the verifier notice should an engine ever feed them out of order.
+ * One chunk of leaves for verification, in ledger order, as records of five fields in
+ * PostgreSQL's binary row form: int2 field count (5), then per field an int4 length (-1 for
+ * null) and that many bytes — leaf index (int8), erased bits (int2), stored leaf hash, envelope,
+ * content. The leaf index in every record lets the verifier notice should an engine ever feed
+ * rows out of order.
  *
- * The embedded database hands the value over as raw bytes (binary results); a server's driver
- * decodes every field as text, so there the database sends it as base64.
+ * The embedded database hands its result rows over as written (binary rows), each record behind
+ * the 5-byte header of its DataRow message. A server's driver decodes every field as text, so
+ * there the database packs the records into one value itself and sends it as base64.
  */
+export interface LedgerChunk {
+  records: Buffer;
+  /** Bytes before each record (a protocol message header, or none). */
+  recordHeader: number;
+}
+
 export async function readVerificationChunk(
   trx: Trx,
   engine: DatabaseKind,
   workspaceId: string,
   start: number,
   end: number,
-): Promise<Buffer> {
-  const packed = sql`string_agg(
-      int8send(leaf_index) || int2send(erased) || leaf_hash
-        || int4send(coalesce(octet_length(envelope) + 1, 0)) || coalesce('\\x00'::bytea || envelope, ''::bytea)
-        || int4send(coalesce(octet_length(content), -1)) || coalesce(content, ''::bytea),
-      ''::bytea)`;
-  const leaves = sql`(select leaf_index, erased, leaf_hash, envelope, content from evidence_items
-          where workspace_id = ${workspaceId} and leaf_index >= ${start} and leaf_index < ${end}
-          order by leaf_index) s`;
+): Promise<LedgerChunk> {
   if (engine === 'pglite') {
-    const { rows } = await sql<{ chunk: Buffer | null }>`${sql.raw(binaryResultsMarker)}
-      select ${packed} as chunk from ${leaves}`.execute(trx);
-    return rows[0]?.chunk ?? Buffer.alloc(0);
+    const { rows } = await sql<BinaryRows>`${sql.raw(binaryRowsMarker)}
+      select leaf_index, erased, leaf_hash, envelope, content from evidence_items
+      where workspace_id = ${workspaceId} and leaf_index >= ${start} and leaf_index < ${end}
+      order by leaf_index`.execute(trx);
+    return { records: rows[0]?.data ?? Buffer.alloc(0), recordHeader: dataRowHeaderSize };
   }
+  // Rows come from an ordered subquery (an ORDER BY inside the aggregate would sort again).
   const { rows } = await sql<{ chunk: string | null }>`
-    select encode(${packed}, 'base64') as chunk from ${leaves}`.execute(trx);
+    select encode(string_agg(
+      '\\x000500000008'::bytea || int8send(leaf_index) || '\\x00000002'::bytea || int2send(erased)
+        || int4send(octet_length(leaf_hash)) || leaf_hash
+        || int4send(coalesce(octet_length(envelope), -1)) || coalesce(envelope, ''::bytea)
+        || int4send(coalesce(octet_length(content), -1)) || coalesce(content, ''::bytea),
+      ''::bytea), 'base64') as chunk
+    from (select leaf_index, erased, leaf_hash, envelope, content from evidence_items
+          where workspace_id = ${workspaceId} and leaf_index >= ${start} and leaf_index < ${end}
+          order by leaf_index) s`.execute(trx);
   const text = rows[0]?.chunk ?? null;
-  return text === null ? Buffer.alloc(0) : Buffer.from(text, 'base64');
+  return { records: text === null ? Buffer.alloc(0) : Buffer.from(text, 'base64'), recordHeader: 0 };
 }
 
 /** The highest leaf index stored for the workspace (-1 for none): one step down the primary key. */

@@ -14,12 +14,13 @@
  * Failures name the entry (leaf index and evidence id) and what does not match; the first one
  * in ledger order is `firstFailure`.
  *
- * Speed: the database packs each chunk of leaves into one binary value (see
- * readVerificationChunk) read along the primary key, which the embedded database hands over as
- * raw bytes; envelopes are hashed from their stored canonical bytes (never re-serialised), the
- * two hashes an envelope records are found by byte search rather than by parsing JSON (its canonical shape is fixed, see envelope.ts), and each
- * aligned chunk of 2^k leaves is folded level by level into one subtree root, so the tree costs
- * one node hash per leaf and O(log n) memory. The per-entry checks live in core/ledger-check.ts.
+ * Speed: leaves are read in chunks along the primary key as binary records (see
+ * readVerificationChunk), which the embedded database hands over as it wrote them; envelopes
+ * are hashed from their stored canonical bytes (never re-serialised), the two hashes an
+ * envelope records are found by byte search rather than by parsing JSON (its canonical shape is
+ * fixed, see envelope.ts), and each aligned chunk of 2^k leaves is folded level by level into
+ * one subtree root, so the tree costs one node hash per leaf and O(log n) memory. The per-entry
+ * checks live in core/ledger-check.ts.
  */
 import type { DatabaseKind, Trx } from '../../db/database.ts';
 import { isAssayError } from '../../errors.ts';
@@ -31,6 +32,7 @@ import { type EvidenceEnvelope, ledgerRecordKinds } from './envelope.ts';
 import { erasedPartNames, erasureBits } from './erasure-record.ts';
 import {
   type CheckpointRow,
+  type LedgerChunk,
   listCheckpointRows,
   maxLeafIndex,
   preferLedgerOrderScans,
@@ -101,7 +103,7 @@ interface Failure extends LedgerFailure {
 }
 
 /**
- * Puts the per-chunk checks (core/ledger-check.mjs) together in ledger order: consecutive
+ * Puts the per-chunk checks (core/ledger-check.ts) together in ledger order: consecutive
  * leaves, the tree rebuilt from them against every checkpoint, and the failures, file
  * references and erasures found. No database access (the benchmark drives it directly).
  */
@@ -156,9 +158,9 @@ export class LeafScanner {
     }
   }
 
-  /** Checks one chunk on this thread (see readVerificationChunk for the layout). */
-  feed(chunk: Buffer): void {
-    this.absorb(checkChunk(chunk, this.context));
+  /** Checks one chunk (see readVerificationChunk for the layout). */
+  feed(chunk: LedgerChunk): void {
+    this.absorb(checkChunk(chunk.records, chunk.recordHeader, this.context));
   }
 
   /** Takes in one checked chunk; chunks must come in ledger order. */
