@@ -26,6 +26,7 @@ import {
 import pg from 'pg';
 import { AssayError } from '../errors.ts';
 import { PGlitePool } from './pglite-pool.ts';
+import { CopyingPool } from './postgres-copy.ts';
 import type { DB } from './schema.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
@@ -190,7 +191,7 @@ async function openPostgres(url: string): Promise<Database> {
       `cannot connect to the PostgreSQL server in DATABASE_URL: ${(error as Error).message}`,
     );
   }
-  const db = new Kysely<DB>({ dialect: new ScopingPostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new ScopingPostgresDialect({ pool: new CopyingPool(pool) }) });
   const raw: RawConnectionProvider = async (fn) => {
     const client = await pool.connect();
     try {

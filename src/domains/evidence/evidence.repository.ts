@@ -6,6 +6,7 @@
 import { sql } from 'kysely';
 import type { DatabaseKind, Trx } from '../../db/database.ts';
 import { type BinaryRows, binaryRowsMarker, dataRowHeaderSize } from '../../db/pglite-binary.ts';
+import { type CopiedRows, copyBinaryMarker } from '../../db/postgres-copy.ts';
 import type { EvidenceEnvelope } from './envelope.ts';
 
 export interface LedgerHead {
@@ -307,8 +308,8 @@ export async function preferLedgerOrderScans(trx: Trx): Promise<void> {
  * rows out of order.
  *
  * The embedded database hands its result rows over as written (binary rows), each record behind
- * the 5-byte header of its DataRow message. A server's driver decodes every field as text, so
- * there the database packs the records into one value itself and sends it as base64.
+ * the 5-byte header of its DataRow message; a server sends the same records through a binary
+ * COPY (its driver would decode every field of an ordinary result as text).
  */
 export interface LedgerChunk {
   records: Buffer;
@@ -330,19 +331,11 @@ export async function readVerificationChunk(
       order by leaf_index`.execute(trx);
     return { records: rows[0]?.data ?? Buffer.alloc(0), recordHeader: dataRowHeaderSize };
   }
-  // Rows come from an ordered subquery (an ORDER BY inside the aggregate would sort again).
-  const { rows } = await sql<{ chunk: string | null }>`
-    select encode(string_agg(
-      '\\x000500000008'::bytea || int8send(leaf_index) || '\\x00000002'::bytea || int2send(erased)
-        || int4send(octet_length(leaf_hash)) || leaf_hash
-        || int4send(coalesce(octet_length(envelope), -1)) || coalesce(envelope, ''::bytea)
-        || int4send(coalesce(octet_length(content), -1)) || coalesce(content, ''::bytea),
-      ''::bytea), 'base64') as chunk
-    from (select leaf_index, erased, leaf_hash, envelope, content from evidence_items
+  const { rows } = await sql<CopiedRows>`${sql.raw(copyBinaryMarker)}
+    copy (select leaf_index, erased, leaf_hash, envelope, content from evidence_items
           where workspace_id = ${workspaceId} and leaf_index >= ${start} and leaf_index < ${end}
-          order by leaf_index) s`.execute(trx);
-  const text = rows[0]?.chunk ?? null;
-  return { records: text === null ? Buffer.alloc(0) : Buffer.from(text, 'base64'), recordHeader: 0 };
+          order by leaf_index) to stdout (format binary)`.execute(trx);
+  return { records: rows[0]?.data ?? Buffer.alloc(0), recordHeader: 0 };
 }
 
 /** The highest leaf index stored for the workspace (-1 for none): one step down the primary key. */
