@@ -1,7 +1,8 @@
 /**
  * SQL for the evidence ledger. bytea columns travel as hex or base64 text (both engines decode
- * those natively and fast) and large reads are aggregated into one value per chunk of leaves,
- * so a million-leaf ledger streams in a few hundred round trips without a JS object per row.
+ * those natively and fast) and large reads come a chunk of leaves at a time without a JS object
+ * per row — leaf hashes aggregated into one value, verification's leaves as binary records (see
+ * readVerificationChunk) — so a million-leaf ledger streams in a few hundred round trips.
  */
 import { sql } from 'kysely';
 import type { DatabaseKind, Trx } from '../../db/database.ts';
