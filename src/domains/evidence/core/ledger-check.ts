@@ -102,8 +102,7 @@ function contentMarkerAt(chunk: Buffer, from: number, end: number): number {
  * of its length) is set to the leaf prefix 0x00 while the leaf hash is computed, so that the
  * hash input is one contiguous view, and put back at once.
  */
-export function checkChunk(records: Buffer, recordHeader: number, context: ChunkCheckContext): ChunkCheck {
-  const chunk = records;
+export function checkChunk(chunk: Buffer, recordHeader: number, context: ChunkCheckContext): ChunkCheck {
   const tail = Buffer.from(context.workspaceTail, 'latin1');
   const tailLength = tail.length;
   const bits = context.erasureBits;
@@ -113,6 +112,7 @@ export function checkChunk(records: Buffer, recordHeader: number, context: Chunk
   const blobs: [string, number][] = [];
   const erased: number[] = [];
   const hashAts: number[] = [];
+  const leafIndexes: number[] = [];
   let bytesHashed = 0;
   let first = -1;
   let expectedIndex = -1;
@@ -150,6 +150,7 @@ export function checkChunk(records: Buffer, recordHeader: number, context: Chunk
     p = contentAt + Math.max(contentLength, 0);
     if (p > chunk.length) throw malformed(r, 'a field runs past the chunk');
     hashAts.push(hashLength === HASH_SIZE ? hashAt : -1);
+    leafIndexes.push(leafIndex);
 
     let contentHexAt = -1;
     if (envelopeLength >= 0) {
@@ -248,19 +249,7 @@ export function checkChunk(records: Buffer, recordHeader: number, context: Chunk
     const at = hashAts[i]!;
     if (at >= 0) for (let j = 0, to = i * HASH_SIZE; j < HASH_SIZE; j++) hashes[to + j] = chunk[at + j]!;
   }
-  let indexes: Float64Array | null = null;
-  if (!contiguous) {
-    indexes = new Float64Array(count);
-    for (let i = 0, q = 0; i < count; i++) {
-      const r = q + recordHeader;
-      indexes[i] =
-        chunk.readUInt32BE(r + LEAF_INDEX_AT) * 0x1_0000_0000 + chunk.readUInt32BE(r + LEAF_INDEX_AT + 4);
-      const envelopeLengthAt =
-        r + ENVELOPE_LENGTH_AT + Math.max(chunk.readInt32BE(r + HASH_LENGTH_AT), 0) - HASH_SIZE;
-      const envelopeEnd = envelopeLengthAt + 4 + Math.max(chunk.readInt32BE(envelopeLengthAt), 0);
-      q = envelopeEnd + 4 + Math.max(chunk.readInt32BE(envelopeEnd), 0);
-    }
-  }
+  const indexes = contiguous ? null : Float64Array.from(leafIndexes);
   const perfect = count > 1 && (count & (count - 1)) === 0 && first % count === 0;
   const subtreeRoot = contiguous && perfect ? subtreeRootOf(hashes, count) : null;
   return { count, first, indexes, hashes, subtreeRoot, failures, blobs, erased, bytesHashed };
